@@ -1,0 +1,88 @@
+import type { SyntaxNode } from './types.js';
+
+/** The innermost `function_definition` around `node`, if any. */
+export function enclosingFunction(node: SyntaxNode): SyntaxNode | null {
+  for (let n: SyntaxNode | null = node.parent; n; n = n.parent) {
+    if (n.type === 'function_definition') return n;
+  }
+  return null;
+}
+
+/** The name of a function definition (`f` in `static HPy f(HPyContext *ctx)`). */
+export function functionName(fn: SyntaxNode): string | null {
+  const decl = functionDeclarator(fn);
+  const id = decl?.childForFieldName('declarator');
+  return id && id.type === 'identifier' ? id.text : null;
+}
+
+/** The `function_declarator` of a function definition, through pointer declarators. */
+export function functionDeclarator(fn: SyntaxNode): SyntaxNode | null {
+  let d = fn.childForFieldName('declarator');
+  while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
+  return d;
+}
+
+/** `(type, name)` of each named parameter of a function definition. */
+export function functionParams(fn: SyntaxNode): { type: string; name: string }[] {
+  const params = functionDeclarator(fn)?.childForFieldName('parameters');
+  if (!params) return [];
+  const out: { type: string; name: string }[] = [];
+  for (const p of params.namedChildren) {
+    if (p.type !== 'parameter_declaration') continue;
+    const type = p.childForFieldName('type')?.text ?? '';
+    let d = p.childForFieldName('declarator');
+    let stars = '';
+    while (d && d.type === 'pointer_declarator') {
+      stars += '*';
+      d = d.childForFieldName('declarator');
+    }
+    if (d && d.type === 'identifier') out.push({ type: stars ? `${type} ${stars}` : type, name: d.text });
+  }
+  return out;
+}
+
+/** Does the function take `HPyContext *ctx`? */
+export function hasContextParam(fn: SyntaxNode): boolean {
+  return functionParams(fn).some((p) => p.name === 'ctx' && p.type.startsWith('HPyContext'));
+}
+
+/** The called function's name of a `call_expression` whose callee is a plain identifier. */
+export function calleeName(call: SyntaxNode): string | null {
+  const fn = call.childForFieldName('function');
+  return fn && fn.type === 'identifier' ? fn.text : null;
+}
+
+/** Argument nodes of a `call_expression`. */
+export function callArguments(call: SyntaxNode): SyntaxNode[] {
+  return call.childForFieldName('arguments')?.namedChildren.filter((n) => n.type !== 'comment') ?? [];
+}
+
+/**
+ * Is `stmt` in a position where it may be replaced by several statements without braces?
+ * (directly in a block, a case body or the file; not the lone body of if/else/for/while/do).
+ */
+export function isInStatementList(stmt: SyntaxNode): boolean {
+  const p = stmt.parent;
+  return !!p && ['compound_statement', 'case_statement', 'translation_unit'].includes(p.type);
+}
+
+/** The statement that directly follows `stmt` in its block, skipping comments. */
+export function nextStatement(stmt: SyntaxNode): SyntaxNode | null {
+  let n = stmt.nextNamedSibling;
+  while (n && n.type === 'comment') n = n.nextNamedSibling;
+  return n;
+}
+
+/** Leading whitespace of the line on which `index` lies. */
+export function indentationAt(text: string, index: number): string {
+  const lineStart = text.lastIndexOf('\n', index - 1) + 1;
+  const m = /^[ \t]*/.exec(text.slice(lineStart));
+  return m ? m[0] : '';
+}
+
+/** Strips one level of parentheses: `((x))` gives `x`'s node. */
+export function unparenthesize(node: SyntaxNode): SyntaxNode {
+  let n = node;
+  while (n.type === 'parenthesized_expression' && n.namedChildCount === 1) n = n.namedChildren[0];
+  return n;
+}

@@ -1,0 +1,85 @@
+/**
+ * Masks: C-API macros that tree-sitter-c cannot parse are replaced, for parsing only, by text of
+ * exactly the same length that means the same thing syntactically (tree-sitter-c-notes.md). The
+ * tree's offsets then still point into the original text, which is what edits are made on.
+ */
+export interface MaskRule {
+  /** What the rule is for (shown in tests and errors). */
+  name: string;
+  /** Matches the text to mask; must be global (`g`). */
+  pattern: RegExp;
+  /** Builds the replacement for one match; must return exactly `match.length` characters. */
+  replace(match: string): string;
+}
+
+function blank(s: string): string {
+  return s.replace(/[^\r\n]/g, ' ');
+}
+
+/** Keeps line breaks (so positions stay on their lines) and pads with spaces after `head`. */
+function padTo(match: string, head: string, tail = ''): string {
+  const body = blank(match.slice(head.length, match.length - tail.length));
+  return head + body + tail;
+}
+
+/** The default mask table (CPython C-API macros that tree-sitter-c mis-parses). */
+export const DEFAULT_MASKS: readonly MaskRule[] = [
+  {
+    // `PyObject_HEAD double x;` reads as a field named `double`: make the head a field of its own.
+    name: 'PyObject_HEAD',
+    pattern: /\bPyObject_HEAD\b(?!_INIT)/g,
+    replace: (m) => 'int _pyhead_;'.padEnd(m.length).slice(0, m.length),
+  },
+  {
+    name: 'PyObject_VAR_HEAD',
+    pattern: /\bPyObject_VAR_HEAD\b/g,
+    replace: (m) => 'int _pyvarhead_;'.padEnd(m.length).slice(0, m.length),
+  },
+  {
+    // Its expansion ends in a comma the text lacks: mask it as one initializer element.
+    name: 'PyVarObject_HEAD_INIT',
+    pattern: /\bPyVarObject_HEAD_INIT\s*\([^()]*\)/g,
+    replace: (m) => padTo(m, '0', ','),
+  },
+  {
+    name: 'PyObject_HEAD_INIT',
+    pattern: /\bPyObject_HEAD_INIT\s*\([^()]*\)/g,
+    replace: (m) => padTo(m, '0', ','),
+  },
+  {
+    // Written without semicolons; they open and close a block, which is what the mask says.
+    name: 'Py_BEGIN_ALLOW_THREADS',
+    pattern: /\bPy_BEGIN_ALLOW_THREADS\b/g,
+    replace: (m) => padTo(m, '{'),
+  },
+  {
+    name: 'Py_END_ALLOW_THREADS',
+    pattern: /\bPy_END_ALLOW_THREADS\b/g,
+    replace: (m) => padTo(m, '}'),
+  },
+];
+
+/** Spans of `text` covered by a mask, and the masked copy (same length as `text`). */
+export interface Masked {
+  text: string;
+  spans: { start: number; end: number; rule: string }[];
+}
+
+/** Applies `rules` to `text`. Throws if a rule would change the length. */
+export function maskText(text: string, rules: readonly MaskRule[] = DEFAULT_MASKS): Masked {
+  let out = text;
+  const spans: Masked['spans'] = [];
+  for (const rule of rules) {
+    out = out.replace(rule.pattern, (match: string, ...rest: unknown[]) => {
+      const offset = rest.find((r) => typeof r === 'number') as number;
+      const replacement = rule.replace(match);
+      if (replacement.length !== match.length) {
+        throw new Error(`mask '${rule.name}' changed the length of '${match}'`);
+      }
+      spans.push({ start: offset, end: offset + match.length, rule: rule.name });
+      return replacement;
+    });
+  }
+  spans.sort((a, b) => a.start - b.start);
+  return { text: out, spans };
+}
