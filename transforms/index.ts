@@ -8,4 +8,8 @@ export type TransformLoader = () => Promise<{ default: Transform<any> }>;
  * only by their `after` constraints. `npm run scaffold -- <id>` adds a line here.
  */
 export const registry: Record<string, TransformLoader> = {
+  'builtin-constant': () => import('./builtin-constant.js'),
+  'capi-call': () => import('./capi-call.js'),
+  'python-h-include': () => import('./python-h-include.js'),
+  'refcount-macro': () => import('./refcount-macro.js'),
 };

@@ -10,3 +10,5 @@ export * from './masks.js';
 export * from './c-parser.js';
 export * from './c-syntax.js';
 export * from './text-position.js';
+export * from './api-map.js';
+export * from './context-scope.js';

@@ -43,6 +43,8 @@ export interface FileResult {
   transforms: string[];
   /** Number of edits applied. */
   edits: number;
+  /** The edits applied, pass by pass (offsets are into each pass's input text). */
+  appliedEdits: Edit[];
   /** Sorted by position, then transform id. */
   diagnostics: Diagnostic[];
 }
@@ -56,6 +58,7 @@ export function runFile(input: RunFileInput): FileResult {
   const pending: (PendingDiagnostic & { maps: number })[] = [];
   const maps: PassMap[] = [];
   const edited: string[] = [];
+  const applied: Edit[] = [];
   let editCount = 0;
   let text = original;
   let tree: Tree = parser.parse(text);
@@ -111,6 +114,7 @@ export function runFile(input: RunFileInput): FileResult {
       text = applyEdits(text, checked.accepted);
       maps.push(checked.accepted);
       editCount += checked.accepted.length;
+      applied.push(...checked.accepted);
       edited.push(t.id);
       tree = parser.parse(text);
     }
@@ -125,10 +129,10 @@ export function runFile(input: RunFileInput): FileResult {
   const diagnostics = pending.map((d) => toDiagnostic(path, original, starts, maps.slice(0, d.maps), d));
   sortDiagnostics(diagnostics);
   if (failed) {
-    return { path, original, output: original, status: 'failed', transforms: [], edits: 0, diagnostics };
+    return { path, original, output: original, status: 'failed', transforms: [], edits: 0, appliedEdits: [], diagnostics };
   }
   const status: FileStatus = text === original ? 'unchanged' : 'changed';
-  return { path, original, output: text, status, transforms: edited, edits: status === 'changed' ? editCount : 0, diagnostics };
+  return { path, original, output: text, status, transforms: edited, edits: status === 'changed' ? editCount : 0, appliedEdits: status === 'changed' ? applied : [], diagnostics };
 }
 
 function toDiagnostic(file: string, original: string, starts: number[], maps: PassMap[], d: PendingDiagnostic): Diagnostic {

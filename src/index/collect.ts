@@ -1,0 +1,97 @@
+import {
+
+  functionName,
+  functionParams,
+  hasContextParam,
+  type CParser,
+  type FunctionFact,
+  type GlobalFact,
+  type ObjectStructFact,
+  type ProjectIndex,
+  type SyntaxNode,
+} from '../api/index.js';
+
+/** One file to index. */
+export interface IndexInput {
+  path: string;
+  text: string;
+}
+
+const CALLS = '(call_expression function: (identifier) @name)';
+const HEAD = /^int _py(var)?head_;/;
+
+/** Parses every file once and collects the project-wide facts. */
+export function collectIndex(files: readonly IndexInput[], parser: CParser): ProjectIndex {
+  const index: ProjectIndex = { files: files.map((f) => f.path), functions: [], globals: [], objectStructs: [] };
+  for (const f of files) {
+    const root = parser.parse(f.text).rootNode;
+    for (const node of root.namedChildren) {
+      if (node.type === 'function_definition') index.functions.push(functionFact(f, node, parser));
+      else if (node.type === 'declaration') index.globals.push(...globalFacts(f, node));
+      if (node.type === 'declaration' || node.type === 'type_definition' || node.type === 'struct_specifier') {
+        const s = objectStructFact(f, node);
+        if (s) index.objectStructs.push(s);
+      }
+    }
+  }
+  return index;
+}
+
+function functionFact(f: IndexInput, node: SyntaxNode, parser: CParser): FunctionFact {
+  const body = node.childForFieldName('body');
+  const calls = new Set<string>();
+  if (body) {
+    for (const m of parser.query(CALLS).matches(body)) calls.add(m.captures[0].node.text);
+  }
+  const declarator = node.childForFieldName('declarator');
+  const stars = declarator?.type === 'pointer_declarator' ? ' *' : '';
+  return {
+    file: f.path,
+    line: node.startPosition.row + 1,
+    name: functionName(node) ?? '',
+    returnType: (node.childForFieldName('type')?.text ?? '') + stars,
+    params: functionParams(node),
+    hasContext: hasContextParam(node),
+    calls: [...calls].sort(),
+  };
+}
+
+function globalFacts(f: IndexInput, node: SyntaxNode): GlobalFact[] {
+  if (node.childForFieldName('type')?.text !== 'PyObject') return [];
+  const isStatic = node.namedChildren.some((c) => c.type === 'storage_class_specifier' && c.text === 'static');
+  const out: GlobalFact[] = [];
+  for (const d of node.childrenForFieldName('declarator')) {
+    let n: SyntaxNode | null = d.type === 'init_declarator' ? d.childForFieldName('declarator') : d;
+    if (n?.type !== 'pointer_declarator') continue;
+    n = n.childForFieldName('declarator');
+    if (n?.type === 'identifier') out.push({ file: f.path, line: d.startPosition.row + 1, name: n.text, isStatic });
+  }
+  return out;
+}
+
+function objectStructFact(f: IndexInput, node: SyntaxNode): ObjectStructFact | null {
+  const struct = node.type === 'struct_specifier' ? node : node.childForFieldName('type');
+  if (struct?.type !== 'struct_specifier') return null;
+  const body = struct.childForFieldName('body');
+  const first = body?.namedChildren.find((c) => c.type === 'field_declaration');
+  // The masked parse sees `int _pyhead_;` where the source says PyObject_HEAD.
+  const firstText = first ? f.text.slice(first.startIndex, first.endIndex) : '';
+  if (!first || !(firstText.startsWith('PyObject_HEAD') || firstText.startsWith('PyObject_VAR_HEAD') || HEAD.test(firstText))) return null;
+  const typedefs = node.type === 'type_definition' ? node.childrenForFieldName('declarator').map((d) => d.text) : [];
+  const objectFields: string[] = [];
+  for (const field of body!.namedChildren) {
+    if (field.type !== 'field_declaration' || field.childForFieldName('type')?.text !== 'PyObject') continue;
+    for (const d of field.childrenForFieldName('declarator')) {
+      if (d.type === 'pointer_declarator') objectFields.push(d.childForFieldName('declarator')?.text ?? '');
+    }
+  }
+  return {
+    file: f.path,
+    line: node.startPosition.row + 1,
+    tag: struct.childForFieldName('name')?.text ?? null,
+    typedefs,
+    head: firstText.startsWith('PyObject_VAR_HEAD') ? 'PyObject_VAR_HEAD' : 'PyObject_HEAD',
+    objectFields,
+  };
+}
+

@@ -1,0 +1,2 @@
+/** Project-wide facts, built before any rewrite. */
+export { collectIndex, type IndexInput } from './collect.js';

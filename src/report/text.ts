@@ -1,0 +1,14 @@
+import type { Diagnostic } from '../api/index.js';
+
+/** gcc-style lines for one diagnostic: `path:line:col: severity[id]: message`, then its notes. */
+export function formatDiagnostic(d: Diagnostic, path: string = d.file): string[] {
+  const where = `${path}:${d.line}:${d.column}`;
+  const head = d.severity === 'note' && d.transform === '' ? 'note' : `${d.severity}[${d.transform}]`;
+  return [`${where}: ${head}: ${d.message}`, ...d.notes.map((n) => `${where}: note: ${n}`)];
+}
+
+/** All diagnostics as text, one line each (plus note lines), ending with a newline if any. */
+export function formatDiagnostics(ds: readonly Diagnostic[]): string {
+  const lines = ds.flatMap((d) => formatDiagnostic(d));
+  return lines.length > 0 ? lines.join('\n') + '\n' : '';
+}

@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { countBroken } from '../src/api/index.js';
+import { formatDiagnostic } from '../src/report/text.js';
+import { FIXTURES, fixtureCases, transformFixtureFolders, type FixtureCase } from './support/fixture-cases.js';
+import { allTransforms, loadTransforms, runOn, testParser } from './support/run-transforms.js';
+import type { Transform } from '../src/api/index.js';
+
+function broken(text: string): number {
+  return countBroken(testParser().parse(text));
+}
+
+function checkCase(c: FixtureCase, transforms: Transform<any>[], options: Record<string, Record<string, unknown>>): void {
+  const path = `${c.name}.input.c`;
+  const result = runOn(path, c.input, transforms, options);
+  const errors = result.diagnostics.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d).join('\n'));
+  expect(errors, 'no error diagnostics').toEqual([]);
+  if (c.output === null) {
+    expect(result.output, 'an untouched case comes back identical').toBe(c.input);
+    if (!c.diagnostics) {
+      const warnings = result.diagnostics.filter((d) => d.severity !== 'note');
+      expect(warnings.map((d) => formatDiagnostic(d)[0]), 'an untouched case has no warnings').toEqual([]);
+    }
+  } else {
+    expect(c.output, '.output.c must differ from its input (else delete it)').not.toBe(c.input);
+    expect(result.output, 'exact output').toBe(c.output);
+    const again = runOn(path, result.output, transforms, options);
+    expect(again.appliedEdits.map((e) => `${e.transform}: ${JSON.stringify(e.text)}`), 'idempotent').toEqual([]);
+    expect(broken(result.output), 'still parses').toBeLessThanOrEqual(broken(c.input));
+  }
+  if (c.diagnostics !== null) {
+    const lines = result.diagnostics.flatMap((d) => formatDiagnostic(d));
+    expect(lines.join('\n') + (lines.length ? '\n' : ''), 'pinned diagnostics').toBe(c.diagnostics);
+  }
+  for (const t of transforms) {
+    const edits = result.appliedEdits.filter((e) => e.transform === t.id);
+    if (t.safety === 'safe') expect(edits.filter((e) => e.safety !== 'safe'), `${t.id} declares safe`).toEqual([]);
+    expect(edits.filter((e) => e.safety === 'review' && !e.note), 'review edits carry a note').toEqual([]);
+  }
+}
+
+function defineCases(cases: FixtureCase[], load: () => Promise<Transform<any>[]>, folderId?: string): void {
+  for (const c of cases) {
+    const run = async () => {
+      const transforms = await load();
+      checkCase(c, transforms, folderId ? { [folderId]: c.options } : (c.options as Record<string, Record<string, unknown>>));
+    };
+    if (c.knownGap) it.fails(`${c.name} (known gap: ${c.knownGap})`, run);
+    else it(c.name, run);
+  }
+}
+
+for (const folder of transformFixtureFolders()) {
+  describe(`fixtures/${folder}`, () => {
+    defineCases(fixtureCases(folder), () => loadTransforms([folder]), folder);
+  });
+}
+
+describe('fixtures/_pipeline (the default set together)', () => {
+  const dir = join(FIXTURES, '_pipeline');
+  const cases = existsSync(dir) ? fixtureCases('_pipeline') : [];
+  it('has cases', () => {
+    expect(cases.length).toBeGreaterThan(0);
+  });
+  defineCases(cases, async () => (await allTransforms()).filter((t) => t.default));
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { countBroken, createCParser, DEFAULT_MASKS, maskText } from '../src/api/index.js';
+
+const SAMPLE = [
+  'typedef struct {\n    PyObject_HEAD\n    double x;\n    PyObject *obj;\n} Point;\n',
+  'typedef struct { PyObject_VAR_HEAD int n; } Vec;\n',
+  'static PyTypeObject T = {\n    PyVarObject_HEAD_INIT(NULL, 0)\n    "m.T",\n    sizeof(Point),\n};\n',
+  'static PyTypeObject U = {\n    PyObject_HEAD_INIT(&PyType_Type)\n    0,\n    "m.U",\n};\n',
+  'static int f(void) {\n    Py_BEGIN_ALLOW_THREADS\n    work();\n    Py_END_ALLOW_THREADS\n    return 0;\n}\n',
+];
+
+describe('masks', () => {
+  it.each(SAMPLE)('keep the length and every byte outside the masked spans: %#', (text) => {
+    const m = maskText(text);
+    expect(m.text.length).toBe(text.length);
+    expect(m.spans.length).toBeGreaterThan(0);
+    let last = 0;
+    for (const s of m.spans) {
+      expect(m.text.slice(last, s.start)).toBe(text.slice(last, s.start));
+      last = s.end;
+    }
+    expect(m.text.slice(last)).toBe(text.slice(last));
+  });
+
+  it.each(SAMPLE)('make C-API constructs parse cleanly: %#', (text) => {
+    expect(countBroken(createCParser().parse(text))).toBe(0);
+    expect(countBroken(createCParser([]).parse(text))).toBeGreaterThanOrEqual(0);
+  });
+
+  it('without masks, the object struct and the static type do not parse cleanly', () => {
+    expect(countBroken(createCParser([]).parse(SAMPLE[0]))).toBeGreaterThan(0);
+    expect(countBroken(createCParser([]).parse(SAMPLE[2]))).toBeGreaterThan(0);
+  });
+
+  it('makes the calls between the thread macros visible as calls', () => {
+    const tree = createCParser().parse(SAMPLE[4]);
+    expect(tree.rootNode.toString()).toContain('(call_expression function: (identifier)');
+  });
+
+  it('has a name for every rule', () => {
+    expect(DEFAULT_MASKS.every((r) => r.name && r.pattern.global)).toBe(true);
+  });
+});
