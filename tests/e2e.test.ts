@@ -1,0 +1,132 @@
+/**
+ * Run (DESIGN.md §5, step 4): each extension in fixtures/extensions/ builds and passes its own
+ * pytest suite; the migrated copy will have to pass the same suite as an HPy universal build.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  extensionNames,
+  extensionsDir,
+  pytestCounts,
+  runExtension,
+  runExtensionDir,
+  type RunExtensionOptions,
+  type RunExtensionResult,
+} from './support/e2e.js';
+
+const BUILD_TIMEOUT = 600_000;
+
+function removeWhenGreen(result: RunExtensionResult): void {
+  if (result.ok) rmSync(result.workDir, { recursive: true, force: true });
+}
+
+describe('original extensions build against CPython and pass their suites', () => {
+  for (const name of extensionNames()) {
+    it(name, async () => {
+      const result = await runExtension(name, { abi: 'cpython' });
+      expect(result.ok, result.log).toBe(true);
+      const counts = pytestCounts(result.log);
+      expect(counts.passed, result.log).toBeGreaterThanOrEqual(10);
+      expect(result.log).not.toMatch(/\bfailed\b/);
+      expect(counts.errors, result.log).toBe(0);
+      removeWhenGreen(result);
+    }, BUILD_TIMEOUT);
+  }
+});
+
+describe('migrated extensions build as HPy universal and pass their suites under HPY=debug', () => {
+  it.todo('migrated copy builds with --hpy-abi=universal and passes under HPY=debug (issue 3)');
+});
+
+// A pure-HPy module written here, so the runner's universal + debug path is proven before the
+// migrated builds rely on it: one function is clean, the other leaks a handle on request.
+const LEAK_PROBE_C = `#include "hpy.h"
+
+HPyDef_METH(clean, "clean", HPyFunc_NOARGS)
+static HPy clean_impl(HPyContext *ctx, HPy self)
+{
+    return HPy_Dup(ctx, ctx->h_None);
+}
+
+HPyDef_METH(maybe_leak, "maybe_leak", HPyFunc_O)
+static HPy maybe_leak_impl(HPyContext *ctx, HPy self, HPy flag)
+{
+    int leak = HPy_IsTrue(ctx, flag);
+    if (leak < 0)
+        return HPy_NULL;
+    if (leak)
+        HPy_Dup(ctx, flag); /* the new handle is never closed: a leak */
+    return HPy_Dup(ctx, ctx->h_None);
+}
+
+static HPyDef *leakprobe_defines[] = { &clean, &maybe_leak, NULL };
+
+static HPyModuleDef leakprobe_def = {
+    .doc = "Leak probe for the hpy-migrate end-to-end runner.",
+    .defines = leakprobe_defines,
+};
+
+HPy_MODINIT(leakprobe, leakprobe_def)
+`;
+
+const LEAK_PROBE_TESTS = `import leakprobe
+
+
+def test_clean():
+    assert leakprobe.clean() is None
+    assert leakprobe.maybe_leak(False) is None
+
+
+def test_leaky():
+    assert leakprobe.maybe_leak(True) is None
+`;
+
+/**
+ * Runs the probe through the runner from a throw-away source folder that also holds tally's
+ * setup.py and conftest.py (both are generic over the folder's *.c files).
+ */
+async function runLeakProbe(options: RunExtensionOptions): Promise<RunExtensionResult> {
+  const parent = mkdtempSync(join(tmpdir(), 'hpy-migrate-probe-'));
+  const source = join(parent, 'leakprobe');
+  try {
+    mkdirSync(source);
+    writeFileSync(join(source, 'leakprobe.c'), LEAK_PROBE_C);
+    writeFileSync(join(source, 'test_leakprobe.py'), LEAK_PROBE_TESTS);
+    for (const file of ['setup.py', 'conftest.py']) {
+      copyFileSync(join(extensionsDir, 'tally', file), join(source, file));
+    }
+    return await runExtensionDir(source, options);
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+}
+
+describe('e2e runner: HPy universal build', () => {
+  it('builds a pure-HPy module and runs its suite after migrating the copy', async () => {
+    let migrated = '';
+    const result = await runLeakProbe({
+      abi: 'universal',
+      migrate: (dir) => {
+        migrated = dir;
+      },
+    });
+    expect(migrated).toBe(result.workDir);
+    expect(result.ok, result.log).toBe(true);
+    expect(existsSync(join(result.workDir, 'leakprobe.hpy0.so')), result.log).toBe(true);
+    // Outside debug mode the LeakDetector fixture stays out of the way.
+    expect(pytestCounts(result.log), result.log).toEqual({ passed: 2, failed: 0, errors: 0 });
+    removeWhenGreen(result);
+  }, BUILD_TIMEOUT);
+
+  it('under HPY=debug, the conftest LeakDetector fails the leaky test and passes the clean one', async () => {
+    const result = await runLeakProbe({ abi: 'universal', debug: true });
+    expect(result.ok, result.log).toBe(false);
+    // The leak is raised in the fixture's teardown: pytest counts the call as passed plus one error.
+    expect(pytestCounts(result.log), result.log).toEqual({ passed: 2, failed: 0, errors: 1 });
+    expect(result.log).toMatch(/ERROR .*test_leakprobe\.py::test_leaky - hpy\.debug\.leakdetector\.HPyLeakError/);
+    expect(result.log).not.toMatch(/ERROR .*test_clean/);
+    rmSync(result.workDir, { recursive: true, force: true });
+  }, BUILD_TIMEOUT);
+});
