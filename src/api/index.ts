@@ -11,4 +11,6 @@ export * from './c-parser.js';
 export * from './c-syntax.js';
 export * from './text-position.js';
 export * from './api-map.js';
-export * from './context-scope.js';
+export * from './call-forms.js';
+export * from './context-guard.js';
+export * from './context-handles.js';

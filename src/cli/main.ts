@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { relative, resolve, isAbsolute } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pc from 'picocolors';
 import { HpyMigrateError, type Transform } from '../api/index.js';
 import { orderTransforms } from '../engine/index.js';
@@ -22,9 +23,16 @@ export interface CliIo {
 /** Exit codes of DESIGN.md §2. */
 export const EXIT = { ok: 0, pending: 1, usage: 2, failed: 3 } as const;
 
+/** The folder holding our package.json, found upwards from this module (src/ in tests, dist/src/ when built). */
+function packageRoot(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dirname(dir) !== dir; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  throw new HpyMigrateError('io', 'cannot find the hpy-migrate package folder');
+}
+
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** Loads every registered transform, in registry order. */
@@ -88,7 +96,7 @@ function explain(id: string, available: readonly Transform<any>[], io: CliIo): n
   }
   let docs: Record<string, { markdown: string }>;
   try {
-    docs = JSON.parse(readFileSync(new URL('../../transform-docs.json', import.meta.url), 'utf8'));
+    docs = JSON.parse(readFileSync(join(packageRoot(), 'dist', 'transform-docs.json'), 'utf8'));
   } catch {
     throw new HpyMigrateError('io', 'transform documentation is missing; run npm run build');
   }

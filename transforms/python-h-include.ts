@@ -1,0 +1,144 @@
+/**
+ * Replaces `#include <Python.h>` with `#include "hpy.h"`.
+ *
+ * ## Why
+ * A universal HPy build must not see the CPython headers: HPy's build puts a `Python.h` shim on
+ * the include path that stops the compilation with an `#error`. Everything an HPy extension may
+ * use comes from `hpy.h` (porting guide, "Incremental migration" and the universal ABI:
+ * https://docs.hpyproject.org/en/latest/porting-guide.html).
+ *
+ * ## Before
+ * ```c
+ * #define PY_SSIZE_T_CLEAN
+ * #include <Python.h>
+ * #include <string.h>
+ * ```
+ * ## After
+ * ```c
+ * #include "hpy.h"
+ * #include <string.h>
+ * ```
+ * ## Safety
+ * safe: only the header name changes (`<Python.h>` or `"Python.h"`, also inside `#if` blocks),
+ * so a trailing comment on the line stays. A file that already includes `hpy.h` loses the whole
+ * `Python.h` line (with its comment and line break) instead of including `hpy.h` twice.
+ * A `#define PY_SSIZE_T_CLEAN` line directly above the replaced (or removed) include goes too:
+ * nothing reads it in a universal build, and in the CPython and hybrid ABIs `hpy.h` defines it
+ * itself right before it includes `Python.h` (so the old line would only be a redefinition).
+ *
+ * Option `keepPythonH` (boolean, default false; the future `--target hybrid`): `Python.h` stays and
+ * `#include "hpy.h"` is inserted on the next line, with the file's line ending and the include's
+ * indentation; `PY_SSIZE_T_CLEAN` stays, since `Python.h` still reads it. Nothing is inserted when
+ * the file already includes `hpy.h`.
+ *
+ * ## Limits
+ * Other CPython headers (`structmember.h`, `pythread.h`, `frameobject.h`, `datetime.h`,
+ * `cpython/...`, ...) are reported with what replaces them, never removed: the code that uses them
+ * must be ported first. With `keepPythonH` they are allowed and not reported. A header with the same
+ * name as a CPython one (a project's own `datetime.h`) is reported too. Includes produced by macros
+ * (`#include MODULE_HEADER`) are not looked at.
+ */
+import { defineTransform, indentationAt, type RewriteApi, type SyntaxNode } from '../src/api/index.js';
+
+const INCLUDE = `(preproc_include path: [(system_lib_string) (string_literal)] @path) @include`;
+
+/** Options of this transform. */
+export interface PythonHIncludeOptions {
+  /** Keep `Python.h` and add `hpy.h` after it (hybrid ABI). */
+  keepPythonH?: boolean;
+}
+
+/** One `#include` line, with the header name as written between `<>` or `""`. */
+interface Include {
+  node: SyntaxNode;
+  path: SyntaxNode;
+  header: string;
+}
+
+const KEPT_NOTE = 'the include is kept: remove it once the code that uses it is ported';
+
+/** CPython headers other than Python.h, with what replaces them under HPy. */
+const CPYTHON_HEADERS: Readonly<Record<string, string>> = {
+  'structmember.h': "member tables become 'HPyDef_MEMBER' with 'HPyMember_*' types (converted with the type transforms)",
+  'pythread.h': 'HPy 0.9.0 has no thread or lock API: use the platform threads (C11 threads, pthreads)',
+  'frameobject.h': 'HPy 0.9.0 has no frame API',
+  'pymem.h': "HPy 0.9.0 has no allocator API: 'PyMem_Malloc' and friends become 'malloc', 'calloc', 'realloc' and 'free'",
+  'longintrepr.h': "HPy does not expose the digits of an int: use 'HPyLong_As*' and 'HPyLong_From*'",
+  'bytesobject.h': "the bytes functions ('HPyBytes_*') come with 'hpy.h'",
+  'datetime.h': "HPy 0.9.0 has no datetime C API: import the 'datetime' module with 'HPyImport_ImportModule' and call it",
+  'pycapsule.h': "capsules ('HPyCapsule_*') come with 'hpy.h'",
+  'marshal.h': 'HPy 0.9.0 has no marshal API: call the marshal module',
+  'pyconfig.h': "'hpy.h' declares what an HPy extension may use",
+  'pyport.h': "'hpy.h' declares what an HPy extension may use",
+};
+
+const CPYTHON_DIRECTORIES = /^(cpython|internal)\//;
+
+function includes(api: RewriteApi): Include[] {
+  return api.matches(INCLUDE).map(({ include, path }) => ({ node: include, path, header: api.text(path).slice(1, -1).trim() }));
+}
+
+export default defineTransform<PythonHIncludeOptions>({
+  id: 'python-h-include',
+  summary: '#include <Python.h> becomes #include "hpy.h" (or gains it, with keepPythonH)',
+  concern: 'handles',
+  safety: 'safe',
+  default: true,
+  rewrite(file, api, options) {
+    const all = includes(api);
+    const hasHpy = all.some((i) => i.header === 'hpy.h');
+    const keep = options.keepPythonH === true;
+    for (const inc of all) {
+      if (inc.header !== 'Python.h') {
+        if (!keep) reportCPythonHeader(api, inc);
+      } else if (keep) {
+        if (!hasHpy) api.insertAfter(inc.node, hpyLineAfter(api, inc.node, file.text));
+      } else {
+        const define = ssizeTCleanAbove(api, inc.node);
+        if (hasHpy) {
+          api.remove(lineSpan(define ?? inc.node, inc.node, file.text));
+        } else {
+          if (define) api.remove(lineSpan(define, define, file.text));
+          api.replace(inc.path, '"hpy.h"');
+        }
+      }
+    }
+  },
+});
+
+/** A `#define PY_SSIZE_T_CLEAN` directly above `include` (only blank space between), if any. */
+function ssizeTCleanAbove(api: RewriteApi, include: SyntaxNode): SyntaxNode | null {
+  const prev = include.previousSibling;
+  if (!prev || prev.type !== 'preproc_def') return null;
+  const name = prev.childForFieldName('name');
+  if (!name || api.text(name) !== 'PY_SSIZE_T_CLEAN') return null;
+  return api.text({ start: prev.endIndex, end: include.startIndex }).trim() === '' ? prev : null;
+}
+
+function reportCPythonHeader(api: RewriteApi, inc: Include): void {
+  const replacement = CPYTHON_HEADERS[inc.header] ?? (CPYTHON_DIRECTORIES.test(inc.header) ? "'hpy.h' declares what an HPy extension may use" : null);
+  if (replacement === null) return;
+  api.report(inc.path, `'${inc.header}' is a CPython header, which a universal HPy build cannot include`, {
+    severity: 'warning',
+    notes: [replacement, KEPT_NOTE],
+  });
+}
+
+/** The `#include "hpy.h"` line to insert after `include` (whose text ends with its line break, if any). */
+function hpyLineAfter(api: RewriteApi, include: SyntaxNode, text: string): string {
+  const line = `${indentationAt(text, include.startIndex)}#include "hpy.h"`;
+  return endsWithLineBreak(include, text) ? `${line}${api.eol}` : `${api.eol}${line}`;
+}
+
+function endsWithLineBreak(node: SyntaxNode, text: string): boolean {
+  return node.endIndex > node.startIndex && text[node.endIndex - 1] === '\n';
+}
+
+/** The whole lines from `first` to `last`: indentation, directives and the final line break. */
+function lineSpan(first: SyntaxNode, last: SyntaxNode, text: string): { start: number; end: number } {
+  const start = text.lastIndexOf('\n', first.startIndex - 1) + 1;
+  if (endsWithLineBreak(last, text)) return { start, end: last.endIndex };
+  // The last line of a file without a final line break: take the line break before it instead.
+  const before = start >= 2 && text[start - 2] === '\r' ? 2 : 1;
+  return { start: Math.max(0, start - before), end: last.endIndex };
+}
