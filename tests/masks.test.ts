@@ -7,6 +7,7 @@ const SAMPLE = [
   'static PyTypeObject T = {\n    PyVarObject_HEAD_INIT(NULL, 0)\n    "m.T",\n    sizeof(Point),\n};\n',
   'static PyTypeObject U = {\n    PyObject_HEAD_INIT(&PyType_Type)\n    0,\n    "m.U",\n};\n',
   'static int f(void) {\n    Py_BEGIN_ALLOW_THREADS\n    work();\n    Py_END_ALLOW_THREADS\n    return 0;\n}\n',
+  'HPyDef_METH_IMPL(a_def, "a", a_impl, HPyFunc_O)\nHPyDef_MEMBER(x_member, "x", HPyMember_DOUBLE, offsetof(Point, x),\n              .readonly = 1)\nHPyType_HELPERS(Point)\nHPy_MODINIT(m, m_def)\nstatic int after;\n',
 ];
 
 describe('masks', () => {
@@ -27,9 +28,10 @@ describe('masks', () => {
     expect(countBroken(createCParser([]).parse(text))).toBeGreaterThanOrEqual(0);
   });
 
-  it('without masks, the object struct and the static type do not parse cleanly', () => {
+  it('without masks, the object struct, the static type and HPy definitions do not parse cleanly', () => {
     expect(countBroken(createCParser([]).parse(SAMPLE[0]))).toBeGreaterThan(0);
     expect(countBroken(createCParser([]).parse(SAMPLE[2]))).toBeGreaterThan(0);
+    expect(countBroken(createCParser([]).parse(SAMPLE[5]))).toBeGreaterThan(0);
   });
 
   it('makes the calls between the thread macros visible as calls', () => {

@@ -57,6 +57,17 @@ export const DEFAULT_MASKS: readonly MaskRule[] = [
     pattern: /\bPy_END_ALLOW_THREADS\b/g,
     replace: (m) => padTo(m, '}'),
   },
+  {
+    // HPy's own definition macros stand at file scope without a semicolon (already-ported code):
+    // mask each as one declaration so the next line does not become an ERROR.
+    name: 'HPy definition macros',
+    pattern: /^[ \t]*(?:HPyDef_[A-Z_]+|HPyType_(?:LEGACY_)?HELPERS|HPy_MODINIT|HPyCapsule_DESTRUCTOR)\s*\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)/gm,
+    replace: (m) => {
+      const lead = /^[ \t]*/.exec(m)![0];
+      const rest = m.slice(lead.length);
+      return lead + padTo(rest, rest.length >= 13 ? 'int _hpydef_;' : 'int _;');
+    },
+  },
 ];
 
 /** Spans of `text` covered by a mask, and the masked copy (same length as `text`). */
