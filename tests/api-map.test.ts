@@ -23,6 +23,7 @@ import {
   NULL_HANDLE_PARAMS,
   RETURN_MACROS,
   stringLiteralValue,
+  TYPE_CHECKS,
   type CallForm,
 } from '../src/api/index.js';
 
@@ -98,7 +99,7 @@ describe('call forms', () => {
       PyObject_CallMethod: 'pattern',
       PyObject_CallObject: 'pattern',
       PyObject_Vectorcall: 'pattern',
-      PyLong_Check: 'pattern',
+      PyLong_Check: 'type-check',
       PyUnicode_CheckExact: 'pattern',
       PyTuple_New: 'pattern',
       PyUnicode_AsUTF8: 'pattern',
@@ -119,7 +120,15 @@ describe('call forms', () => {
   it('has the documented totals (update them with the api map)', () => {
     const totals: Record<string, number> = {};
     for (const c of callClasses()) totals[c.form] = (totals[c.form] ?? 0) + 1;
-    expect(totals).toEqual({ direct: 182, pattern: 58, borrowed: 11, steals: 6, 'no-counterpart': 130, owned: 53 });
+    expect(totals).toEqual({ direct: 182, 'type-check': 7, pattern: 51, borrowed: 11, steals: 6, 'no-counterpart': 130, owned: 53 });
+  });
+
+  it('maps every type check to a type handle HPy 0.9.0 declares', () => {
+    for (const [name, handle] of Object.entries(TYPE_CHECKS)) {
+      expect(formOf(name), name).toBe('type-check');
+      expect(HPY_NAMES.has(handle), handle).toBe(true);
+      expect(callFormOf(name)!.entry.notes, name).toContain(`ctx->${handle}`);
+    }
   });
 
   it('makes argument-dependent renames direct only for the arguments that allow it', () => {

@@ -89,3 +89,19 @@ describe('compile harness', () => {
     expect(result.output).toMatch(/implicit declaration of function .HPyList_Insert./);
   }, COMPILE_TIMEOUT);
 });
+
+describe("the README's example, migrated by the CLI", () => {
+  it('compiles in universal and hybrid ABI with zero errors', async () => {
+    const { cpSync } = await import('node:fs');
+    const { cli } = await import('./support/cli-harness.js');
+    const dir = join(scratchDir, 'half-ported');
+    cpSync(join(repoRoot, 'examples', 'half-ported'), dir, { recursive: true });
+    const run = await cli(['--write', '--allow-dirty', dir], scratchDir);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('0 errors, 0 warnings');
+    for (const abi of ['universal', 'hybrid'] as const) {
+      const result = compileC(join(dir, 'stats.c'), abi);
+      expect(result.ok, result.output).toBe(true);
+    }
+  }, COMPILE_TIMEOUT);
+});

@@ -47,7 +47,7 @@
  *   handle that must be closed;
  * - functions that steal an argument (`PyTuple_SET_ITEM`, `PyModule_AddObject`, ...): HPy never steals;
  * - names without a counterpart in HPy 0.9.0, and names whose HPy form takes other arguments or
- *   several steps (`PyObject_CallFunction`, `PyLong_Check`, `PyList_New(n)`, a `Py_BuildValue`
+ *   several steps (`PyObject_CallFunction`, `PyLong_CheckExact`, `PyList_New(n)`, a `Py_BuildValue`
  *   format with units HPy lacks, ...), each with the pattern to write;
  * - `PyErr_Occurred()` used as an object (assigned, passed on, compared with an exception);
  * - the argument tuple of a method that now receives `const HPy *args` (use `nargs`, `args[i]`);
@@ -68,6 +68,7 @@ import {
   FLAG_RESULTS,
   functionParams,
   NULL_HANDLE_PARAMS,
+  TYPE_CHECKS,
   unparenthesize,
   type CallClass,
   type ContextGuard,
@@ -96,6 +97,7 @@ export default defineTransform({
       const cls = own.has(callee) ? undefined : callFormOf(callee);
       if (!cls || cls.form === 'owned') continue;
       if (cls.form === 'direct') convertDirect(api, guard, { call, name, args }, cls);
+      else if (cls.form === 'type-check') convertTypeCheck(api, guard, { call, name, args }, cls);
       else reportForm(api, name, cls);
     }
   },
@@ -133,6 +135,17 @@ function convertDirect(api: RewriteApi, guard: ContextGuard, nodes: CallNodes, c
   for (const i of NULL_HANDLE_PARAMS[cpython] ?? []) {
     if (args[i] && args[i].type === 'null' && api.text(args[i]) === 'NULL') api.replace(args[i], 'HPy_NULL');
   }
+}
+
+/** `PyLong_Check(o)` becomes `HPy_TypeCheck(ctx, o, ctx->h_LongType)`. */
+function convertTypeCheck(api: RewriteApi, guard: ContextGuard, nodes: CallNodes, cls: CallClass): void {
+  const args = callArguments(nodes.call);
+  const { cpython, hpy } = cls.entry;
+  if (args.length !== 1) return reportForm(api, nodes.name, { ...cls, form: 'pattern', reason: `'${cpython}' takes one argument` });
+  if (!guard.allows(nodes.call, cpython)) return;
+  api.replace(nodes.name, hpy);
+  api.insertAfter(nodes.args.child(0)!, 'ctx, ');
+  api.insertAfter(args[0], `, ctx->${TYPE_CHECKS[cpython]}`);
 }
 
 /** `ctx`, followed by a separator when other arguments come after it (kept on the same line). */

@@ -8,8 +8,10 @@
  * 3. `refs` = `borrowed`: `borrowed` (the CPython result is borrowed, HPy's is a new handle);
  * 4. `refs` = `steals` or `steals-on-success`: `steals` (HPy never steals);
  * 5. `ctx` = `no`, or an `hpy` that is not a plain identifier (`ctx->h_X`): `pattern`;
- * 6. a name in {@link NOT_ONE_TO_ONE} (the notes describe other arguments or several steps): `pattern`;
- * 7. anything else: `direct`, i.e. `Name(a, b)` is `HPyName(ctx, a, b)` with ownership unchanged
+ * 6. a name in {@link TYPE_CHECKS}: `type-check`, i.e. `PyLong_Check(o)` is
+ *    `HPy_TypeCheck(ctx, o, ctx->h_LongType)` (both accept subclasses);
+ * 7. a name in {@link NOT_ONE_TO_ONE} (the notes describe other arguments or several steps): `pattern`;
+ * 8. anything else: `direct`, i.e. `Name(a, b)` is `HPyName(ctx, a, b)` with ownership unchanged
  *    (`refs` = `same`, `none`, or `n/a` for a macro that neither takes nor returns an owned object).
  *    A few direct names hold only for some argument texts ({@link DIRECT_WHEN}), one only in a
  *    boolean context ({@link FLAG_RESULTS}), and some accept `HPy_NULL` where CPython callers pass
@@ -21,7 +23,7 @@
 import { apiEntries, apiEntry, type ApiEntry } from './api-map.js';
 
 /** How one call ports (see the module doc for the rule). */
-export type CallForm = 'direct' | 'borrowed' | 'steals' | 'no-counterpart' | 'pattern' | 'owned';
+export type CallForm = 'direct' | 'type-check' | 'borrowed' | 'steals' | 'no-counterpart' | 'pattern' | 'owned';
 
 /** The classification of one api-map row that can be called. */
 export interface CallClass {
@@ -136,13 +138,6 @@ export const NOT_ONE_TO_ONE: Readonly<Record<string, string>> = {
   PyObject_Not: "'HPy_IsTrue' gives the opposite answer, and -1 must be kept apart",
   PySequence_Repeat: "'HPy_Multiply' takes the count as an int handle, not a C integer",
   PyMapping_HasKey: "'HPy_Contains' can return -1, which PyMapping_HasKey never does",
-  PyBool_Check: "'HPy_TypeCheck' needs the type handle as an extra argument",
-  PyLong_Check: "'HPy_TypeCheck' needs the type handle as an extra argument",
-  PyFloat_Check: "'HPy_TypeCheck' needs the type handle as an extra argument",
-  PyType_Check: "'HPy_TypeCheck' needs the type handle as an extra argument",
-  PyComplex_Check: "'HPy_TypeCheck' needs the type handle as an extra argument",
-  PySlice_Check: "'HPy_TypeCheck' needs the type handle as an extra argument",
-  PyMemoryView_Check: "'HPy_TypeCheck' needs the type handle as an extra argument",
   PyLong_CheckExact: 'the exact type test takes several steps (HPy_Type, HPy_Is, HPy_Close)',
   PyFloat_CheckExact: 'the exact type test takes several steps (HPy_Type, HPy_Is, HPy_Close)',
   PyUnicode_CheckExact: 'the exact type test takes several steps (HPy_Type, HPy_Is, HPy_Close)',
@@ -164,6 +159,20 @@ export const NOT_ONE_TO_ONE: Readonly<Record<string, string>> = {
   PyType_GetName: 'the HPy function returns a C string instead of a str object',
   PyStructSequence_InitType2: 'a static struct-sequence type becomes a dynamic one, kept in an HPyGlobal',
   PyStructSequence_New: "'HPyStructSequence_New' takes all the items at creation",
+};
+
+/**
+ * Type checks without a dedicated HPy checker in 0.9.0: the context handle of the type that
+ * `HPy_TypeCheck(ctx, o, ctx->h_X)` tests against. Like the CPython macros, it accepts subclasses.
+ */
+export const TYPE_CHECKS: Readonly<Record<string, string>> = {
+  PyBool_Check: 'h_BoolType',
+  PyLong_Check: 'h_LongType',
+  PyFloat_Check: 'h_FloatType',
+  PyType_Check: 'h_TypeType',
+  PyComplex_Check: 'h_ComplexType',
+  PySlice_Check: 'h_SliceType',
+  PyMemoryView_Check: 'h_MemoryViewType',
 };
 
 /** A check on the argument texts of a direct call; returns why the call is not direct, or null. */
@@ -225,6 +234,7 @@ export function classifyCall(entry: ApiEntry): CallClass {
   if (!entry.ctx || !PLAIN_IDENTIFIER.test(entry.hpy)) {
     return { form: 'pattern', entry, reason: `'${entry.hpy}' is not a function taking ctx` };
   }
+  if (TYPE_CHECKS[name] !== undefined) return { form: 'type-check', entry, reason: '' };
   const reason = NOT_ONE_TO_ONE[name];
   if (reason !== undefined) return { form: 'pattern', entry, reason };
   return { form: 'direct', entry, reason: '' };
