@@ -92,6 +92,11 @@ export interface RewriteApi {
   readonly index: ProjectIndex;
   /** The file's line ending. */
   readonly eol: '\n' | '\r\n';
+  /**
+   * Is a transform with this id part of hpy-migrate (registered, whether selected for this run or
+   * not)? Lets a transform leave a construct to another one only when that one exists.
+   */
+  isRegistered(id: string): boolean;
   /** Matches of a tree-sitter query (compiled once per run) under `node` (default: the root). */
   matches(query: string, node?: SyntaxNode): Match[];
   /** The current text of a node or span (never the masked text). */

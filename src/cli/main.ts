@@ -58,7 +58,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         all: options.all,
       }),
     );
-    const outcome: RunOutcome = await migrate({ options, config, transforms, cwd: io.cwd });
+    const outcome: RunOutcome = await migrate({ options, config, transforms, registered: available.map((t) => t.id), cwd: io.cwd });
     return emitOutcome(outcome, options, io, pc.createColors(!!io.color && options.color !== false));
   } catch (e) {
     if (e instanceof HelpShown) return EXIT.ok;

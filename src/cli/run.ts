@@ -30,6 +30,8 @@ export interface MigrateInput {
   options: CliOptions;
   config: FileConfig | null;
   transforms: Transform<any>[];
+  /** Ids of every registered transform. */
+  registered?: readonly string[];
   cwd: string;
 }
 
@@ -52,7 +54,7 @@ export async function migrate(input: MigrateInput): Promise<RunOutcome> {
   const parser = createCParser();
   const index = collectIndex(sources.map((s) => ({ path: s.path, text: s.source.text })), parser);
   for (const { path, source } of sources) {
-    const result = runFile({ path, text: source.text, transforms: input.transforms, index, parser });
+    const result = runFile({ path, text: source.text, transforms: input.transforms, registered: input.registered, index, parser });
     outcomes.push({ path, encoding: source.encoding, result });
   }
   outcomes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

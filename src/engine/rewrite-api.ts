@@ -11,6 +11,8 @@ export interface RewriteApiInput {
   parser: CParser;
   index: ProjectIndex;
   transform: Transform<any>;
+  /** Ids of every registered transform (undefined: assume every id is registered). */
+  registered?: readonly string[];
   edits: Edit[];
   diagnostics: PendingDiagnostic[];
 }
@@ -38,6 +40,9 @@ export function createRewriteApi(input: RewriteApiInput): RewriteApi {
   return {
     index: input.index,
     eol: input.eol,
+    isRegistered(id) {
+      return input.registered === undefined || input.registered.includes(id);
+    },
     matches(query: string, node?: SyntaxNode): Match[] {
       return parser
         .query(query)

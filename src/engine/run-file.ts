@@ -27,6 +27,8 @@ export interface RunFileInput {
   options?: Readonly<Record<string, Record<string, unknown>>>;
   index: ProjectIndex;
   parser: CParser;
+  /** Ids of every registered transform, selected or not (see `RewriteApi.isRegistered`). */
+  registered?: readonly string[];
 }
 
 /** `changed`/`unchanged`: processed; `failed`: left as it was, with an error diagnostic. */
@@ -78,7 +80,7 @@ export function runFile(input: RunFileInput): FileResult {
   for (const t of input.transforms) {
     const passDiagnostics: PendingDiagnostic[] = [];
     const edits: Edit[] = [];
-    const api = createRewriteApi({ text, eol, tree, parser, index: input.index, transform: t, edits, diagnostics: passDiagnostics });
+    const api = createRewriteApi({ text, eol, tree, parser, index: input.index, transform: t, registered: input.registered, edits, diagnostics: passDiagnostics });
     try {
       t.rewrite({ path, text, tree, eol }, api, input.options?.[t.id] ?? {});
     } catch (e) {

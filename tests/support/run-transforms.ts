@@ -27,7 +27,7 @@ export function runOn(
   options: Record<string, Record<string, unknown>> = {},
 ): FileResult {
   const index = collectIndex([{ path, text }], parser);
-  return runFile({ path, text, transforms, options, index, parser });
+  return runFile({ path, text, transforms, options, index, parser, registered: Object.keys(registry) });
 }
 
 /** The shared parser (for checks such as "still parses"). */
