@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Regenerates src/api/api-map.generated.ts from ../shared/hpy-reference/api-map.tsv.
-// Usage: npm run gen:api [-- path/to/api-map.tsv]
+// Usage: npm run gen:api [-- path/to/api-map.tsv]; with --check, only compares (exit 1 if stale).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const source = process.argv[2] ?? join(root, '..', 'shared', 'hpy-reference', 'api-map.tsv');
+const args = process.argv.slice(2);
+const check = args.includes('--check');
+const source = args.find((a) => a !== '--check') ?? join(root, '..', 'shared', 'hpy-reference', 'api-map.tsv');
 const lines = readFileSync(source, 'utf8').split('\n').filter((l) => l.trim() !== '');
 const header = lines[0].split('\t');
 const expected = ['cpython', 'hpy', 'kind', 'ctx', 'refs', 'notes'];
@@ -28,5 +30,11 @@ export const API_MAP: Readonly<Record<string, ApiEntry>> = {
 ${body}
 };
 `;
-writeFileSync(join(root, 'src', 'api', 'api-map.generated.ts'), out);
+const target = join(root, 'src', 'api', 'api-map.generated.ts');
+if (check) {
+  const same = readFileSync(target, 'utf8') === out;
+  console.log(same ? 'src/api/api-map.generated.ts is up to date' : 'src/api/api-map.generated.ts is stale: run npm run gen:api');
+  process.exit(same ? 0 : 1);
+}
+writeFileSync(target, out);
 console.log(`wrote src/api/api-map.generated.ts (${rows.length} rows)`);

@@ -200,3 +200,13 @@ describe('context handles', () => {
     expect(builtinObjectEntry('Py_LT')).toBeUndefined();
   });
 });
+
+describe('generated api map', () => {
+  it('is up to date with hpy-reference/api-map.tsv (npm run gen:api regenerates it)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = join(import.meta.dirname, '..', 'scripts', 'gen-api-map.mjs');
+    const r = spawnSync('node', [script, '--check'], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toContain('up to date');
+    expect(r.status).toBe(0);
+  });
+});

@@ -88,6 +88,17 @@ describe('dry run, patch, check, json', () => {
     const d = report.files[0].diagnostics[0];
     expect(Object.keys(d)).toEqual(expect.arrayContaining(['line', 'column', 'endLine', 'endColumn', 'severity', 'transform', 'message', 'notes']));
   });
+  it('shows run notes (a skipped symlink) in the text and in the JSON', async () => {
+    const outside = tempTree({ 'x.c': PYTHON_H });
+    const root = tempTree({ 'src/a.c': PYTHON_H });
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync(outside, join(root, 'src', 'elsewhere'));
+    const r = await cli(['--format', 'json', 'src'], root);
+    const report = JSON.parse(r.stdout);
+    expect(report.notes).toEqual([expect.stringContaining("skipped symlink 'src/elsewhere'")]);
+    expect(r.stderr).toContain("hpy-migrate: note: skipped symlink 'src/elsewhere'");
+    expect(report.files.map((f: { path: string }) => f.path)).toEqual(['src/a.c']);
+  });
   it('--transforms / --skip / --all pick the set', () => {
     const t = (id: string, safety: 'safe' | 'review'): Transform => defineTransform({ id, summary: id, concern: 'handles', safety, default: safety === 'safe', rewrite() {} });
     const all = [t('a', 'safe'), t('b', 'review'), t('c', 'safe')];

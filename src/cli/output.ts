@@ -47,7 +47,7 @@ export async function emitOutcome(outcome: RunOutcome, options: CliOptions, io: 
       for (const line of formatDiagnostic(d, f.path)) io.stderr(paint(line, d, c) + '\n');
     }
   }
-  if (options.format === 'json') io.stdout(renderJson(files));
+  if (options.format === 'json') io.stdout(renderJson(files, outcome.notes));
   else if (!options.check && !options.write) {
     const bytes = patchBytes(outcome.files);
     if (options.patch) await writeFile(resolve(io.cwd, options.patch), bytes);

@@ -32,8 +32,11 @@ export function summarize(files: readonly ReportFile[]): RunSummary {
   };
 }
 
-/** The JSON report of DESIGN.md §2 (field names are stable). */
-export function renderJson(files: readonly ReportFile[]): string {
+/**
+ * The JSON report of DESIGN.md §2 (field names are stable). `notes` holds the run's one-line notes
+ * that belong to no file (skipped symlinks), so the JSON shows everything the text shows.
+ */
+export function renderJson(files: readonly ReportFile[], notes: readonly string[] = []): string {
   const report = {
     files: files.map((f) => ({
       path: f.path,
@@ -52,6 +55,7 @@ export function renderJson(files: readonly ReportFile[]): string {
         ...(d.safety ? { safety: d.safety } : {}),
       })),
     })),
+    notes,
     summary: summarize(files),
   };
   return JSON.stringify(report, null, 2) + '\n';
