@@ -76,6 +76,7 @@ import {
 
 const NAMES = '[(identifier) (type_identifier)] @name';
 const OBJECT_CASTS = /^(PyObject|PyTypeObject)\s*\*$/;
+const PREPROCESSOR_CONDITIONS = '[(preproc_if condition: (_) @condition) (preproc_elif condition: (_) @condition)]';
 const PREPROCESSOR_NAME_PARENTS = new Set(['preproc_def', 'preproc_function_def', 'preproc_ifdef', 'preproc_defined', 'preproc_elifdef']);
 
 /** A planned replacement; `build` gets a renderer for nested text, so that sites can nest. */
@@ -99,9 +100,10 @@ export default defineTransform({
   default: true,
   rewrite(file, api) {
     const pass: Pass = { api, guard: contextGuard(api), sites: [] };
+    const conditions = api.matches(PREPROCESSOR_CONDITIONS).map((m) => m.condition);
     for (const { name } of api.matches(NAMES)) {
       const text = api.text(name);
-      if (inPreprocessorSyntax(name)) continue;
+      if (inPreprocessorSyntax(name, conditions)) continue;
       if (RETURN_MACROS[text] !== undefined) planReturn(pass, name, text);
       else if (name.type === 'identifier' && !isDeclaredName(name)) planName(pass, name, text);
     }
@@ -231,13 +233,9 @@ function planReturn(pass: Pass, node: SyntaxNode, name: string): void {
 }
 
 /** Names of the preprocessor itself: `#define X`, `#ifdef X`, `defined(X)`, `#if` conditions. */
-function inPreprocessorSyntax(node: SyntaxNode): boolean {
+function inPreprocessorSyntax(node: SyntaxNode, conditions: readonly SyntaxNode[]): boolean {
   if (node.parent && PREPROCESSOR_NAME_PARENTS.has(node.parent.type)) return true;
-  for (let n: SyntaxNode | null = node; n?.parent; n = n.parent) {
-    const p = n.parent;
-    if ((p.type === 'preproc_if' || p.type === 'preproc_elif') && sameNode(p.childForFieldName('condition'), n)) return true;
-  }
-  return false;
+  return conditions.some((c) => c.startIndex <= node.startIndex && node.endIndex <= c.endIndex);
 }
 
 /** The name being declared (`extern PyObject *Py_None;`), not a use of it. */

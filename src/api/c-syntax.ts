@@ -1,11 +1,39 @@
-import type { SyntaxNode } from './types.js';
+import type { Span, SyntaxNode, Tree } from './types.js';
 
-/** The innermost `function_definition` around `node`, if any. */
-export function enclosingFunction(node: SyntaxNode): SyntaxNode | null {
-  for (let n: SyntaxNode | null = node.parent; n; n = n.parent) {
-    if (n.type === 'function_definition') return n;
+// Function definitions of each tree, in source order. Walking `parent` links is slow in the node
+// binding (each step searches down from the root), so enclosing functions are found by position.
+const FUNCTIONS = new WeakMap<Tree, SyntaxNode[]>();
+
+function functionsOf(tree: Tree): SyntaxNode[] {
+  let fns = FUNCTIONS.get(tree);
+  if (!fns) {
+    fns = tree.rootNode.descendantsOfType('function_definition');
+    FUNCTIONS.set(tree, fns);
   }
-  return null;
+  return fns;
+}
+
+/** The innermost span of `spans` (sorted by start, not overlapping) that contains `node`. */
+export function spanContaining<T extends Span | SyntaxNode>(spans: readonly T[], node: SyntaxNode): T | null {
+  const start = (s: T) => ('startIndex' in s ? s.startIndex : s.start);
+  const end = (s: T) => ('endIndex' in s ? s.endIndex : s.end);
+  let lo = 0;
+  let hi = spans.length - 1;
+  let found: T | null = null;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (start(spans[mid]) <= node.startIndex) {
+      found = spans[mid];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found && end(found) >= node.endIndex && found !== (node as unknown) ? found : null;
+}
+
+/** The `function_definition` around `node`, if any (C functions do not nest). */
+export function enclosingFunction(node: SyntaxNode): SyntaxNode | null {
+  const fn = spanContaining(functionsOf(node.tree), node);
+  return fn && !(fn.startIndex === node.startIndex && fn.endIndex === node.endIndex) ? fn : null;
 }
 
 /** The name of a function definition (`f` in `static HPy f(HPyContext *ctx)`). */
