@@ -18,7 +18,6 @@ export interface IndexInput {
 }
 
 const CALLS = '(call_expression function: (identifier) @name)';
-const HEAD = /^int _py(var)?head_;/;
 
 /** Parses every file once and collects the project-wide facts. */
 export function collectIndex(files: readonly IndexInput[], parser: CParser): ProjectIndex {
@@ -74,9 +73,10 @@ function objectStructFact(f: IndexInput, node: SyntaxNode): ObjectStructFact | n
   if (struct?.type !== 'struct_specifier') return null;
   const body = struct.childForFieldName('body');
   const first = body?.namedChildren.find((c) => c.type === 'field_declaration');
-  // The masked parse sees `int _pyhead_;` where the source says PyObject_HEAD.
-  const firstText = first ? f.text.slice(first.startIndex, first.endIndex) : '';
-  if (!first || !(firstText.startsWith('PyObject_HEAD') || firstText.startsWith('PyObject_VAR_HEAD') || HEAD.test(firstText))) return null;
+  // The masked parse sees a field `int _pyhead_;` where the source says PyObject_HEAD (the mask
+  // may be shorter than the macro, so read the source from the field's start).
+  const firstText = first ? f.text.slice(first.startIndex) : '';
+  if (!first || !/^PyObject_(VAR_)?HEAD\b/.test(firstText)) return null;
   const typedefs = node.type === 'type_definition' ? node.childrenForFieldName('declarator').map((d) => d.text) : [];
   const objectFields: string[] = [];
   for (const field of body!.namedChildren) {
