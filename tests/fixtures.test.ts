@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countBroken } from '../src/api/index.js';
@@ -11,9 +11,27 @@ function broken(text: string): number {
   return countBroken(testParser().parse(text));
 }
 
+/**
+ * `UPDATE_FIXTURES=1 npm test` rewrites the expected files from what the transforms produce now
+ * (the diff is then reviewed like code): `.output.c` (deleted when the input comes back
+ * unchanged) and an existing `.diagnostics.txt`.
+ */
+function updateExpected(c: FixtureCase, output: string, diagnostics: string): void {
+  const base = c.inputPath.slice(0, -'.input.c'.length);
+  if (output === c.input) rmSync(`${base}.output.c`, { force: true });
+  else writeFileSync(`${base}.output.c`, output);
+  if (c.diagnostics !== null) writeFileSync(`${base}.diagnostics.txt`, diagnostics);
+  c.output = output === c.input ? null : output;
+  c.diagnostics = c.diagnostics === null ? null : diagnostics;
+}
+
 function checkCase(c: FixtureCase, transforms: Transform<any>[], options: Record<string, Record<string, unknown>>): void {
   const path = `${c.name}.input.c`;
   const result = runOn(path, c.input, transforms, options);
+  if (process.env.UPDATE_FIXTURES === '1') {
+    const lines = result.diagnostics.flatMap((d) => formatDiagnostic(d));
+    updateExpected(c, result.output, lines.join('\n') + (lines.length ? '\n' : ''));
+  }
   const errors = result.diagnostics.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d).join('\n'));
   expect(errors, 'no error diagnostics').toEqual([]);
   if (c.output === null) {

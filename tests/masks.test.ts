@@ -43,3 +43,17 @@ describe('masks', () => {
     expect(DEFAULT_MASKS.every((r) => r.name && r.pattern.global)).toBe(true);
   });
 });
+
+describe('parser pin', () => {
+  it('pins tree-sitter and tree-sitter-c exactly, as a tested pair that parses C', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'));
+    expect(pkg.dependencies['tree-sitter']).toBe('0.25.1');
+    expect(pkg.dependencies['tree-sitter-c']).toBe('0.24.1');
+    const tree = createCParser().parse('int main(void) { return 0; }\n');
+    expect(tree.rootNode.toString()).toBe(
+      '(translation_unit (function_definition type: (primitive_type) declarator: (function_declarator declarator: (identifier) parameters: (parameter_list (parameter_declaration type: (primitive_type)))) body: (compound_statement (return_statement (number_literal)))))',
+    );
+  });
+});
