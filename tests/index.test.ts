@@ -17,6 +17,10 @@ int plain;
 const POINT_C = `#include "point.h"
 static HPy point_norm(HPyContext *ctx, HPy self) { return helper(ctx, self); }
 static PyObject *legacy(PyObject *self, PyObject *args) { Py_INCREF(self); helper2(); return self; }
+static int helper2(void) { /* Py_INCREF in a comment */ return 0; }
+static int threads(int n) { Py_BEGIN_ALLOW_THREADS n++; Py_END_ALLOW_THREADS return n; }
+static PyMethodDef methods[] = { {"legacy", (PyCFunction)legacy, METH_VARARGS, NULL}, {NULL} };
+static void install(void) { set_callback(&threads); helper2(); }
 `;
 
 describe('collectIndex', () => {
@@ -27,11 +31,19 @@ describe('collectIndex', () => {
   });
 
   it('collects functions with signatures, ctx and calls', () => {
-    expect(index.functions.map((f) => f.name)).toEqual(['point_norm', 'legacy']);
+    expect(index.functions.map((f) => f.name)).toEqual(['point_norm', 'legacy', 'helper2', 'threads', 'install']);
     const [norm, legacy] = index.functions;
     expect(norm).toMatchObject({ file: 'point.c', line: 2, returnType: 'HPy', hasContext: true, calls: ['helper'] });
     expect(norm.params).toEqual([{ type: 'HPyContext *', name: 'ctx' }, { type: 'HPy', name: 'self' }]);
     expect(legacy).toMatchObject({ returnType: 'PyObject *', hasContext: false, calls: ['Py_INCREF', 'helper2'] });
+  });
+
+  it('knows which functions use the C API or HPy', () => {
+    expect(index.functions.filter((f) => f.usesApi).map((f) => f.name)).toEqual(['point_norm', 'legacy', 'threads']);
+  });
+
+  it('lists the functions used as values (callbacks), not the ones only called', () => {
+    expect(index.callbacks).toEqual(['legacy', 'threads']);
   });
 
   it('collects file-scope PyObject * globals', () => {

@@ -11,6 +11,11 @@ export interface ProjectIndex {
   globals: GlobalFact[];
   /** Structs whose first member is `PyObject_HEAD` or `PyObject_VAR_HEAD`. */
   objectStructs: ObjectStructFact[];
+  /**
+   * Functions of the project used as values (in initializers, tables, assignments, as arguments)
+   * rather than only called: callbacks whose signature the API dictates. Sorted, unique.
+   */
+  callbacks: string[];
 }
 
 /** Where a fact was seen. */
@@ -30,6 +35,8 @@ export interface FunctionFact extends Location {
   hasContext: boolean;
   /** Names of the functions it calls directly. */
   calls: string[];
+  /** Its body uses a C-API or HPy name (`Py*`, `_Py*`, `PY_*`, `HPy*`) or `ctx`. */
+  usesApi: boolean;
 }
 
 /** One parameter of a function. */
@@ -57,7 +64,7 @@ export interface ObjectStructFact extends Location {
 
 /** An index with no facts (for single-file runs and tests). */
 export function emptyIndex(): ProjectIndex {
-  return { files: [], functions: [], globals: [], objectStructs: [] };
+  return { files: [], functions: [], globals: [], objectStructs: [], callbacks: [] };
 }
 
 /** The fact for the function named `name` defined in `file` (or anywhere, if not there). */

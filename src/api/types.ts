@@ -97,6 +97,8 @@ export interface RewriteApi {
    * not)? Lets a transform leave a construct to another one only when that one exists.
    */
   isRegistered(id: string): boolean;
+  /** Does a transform with this id run in this run (before or after this one)? */
+  isSelected(id: string): boolean;
   /** Matches of a tree-sitter query (compiled once per run) under `node` (default: the root). */
   matches(query: string, node?: SyntaxNode): Match[];
   /** The current text of a node or span (never the masked text). */

@@ -13,6 +13,8 @@ export interface RewriteApiInput {
   transform: Transform<any>;
   /** Ids of every registered transform (undefined: assume every id is registered). */
   registered?: readonly string[];
+  /** Ids of the transforms of this run. */
+  selected: readonly string[];
   edits: Edit[];
   diagnostics: PendingDiagnostic[];
 }
@@ -42,6 +44,9 @@ export function createRewriteApi(input: RewriteApiInput): RewriteApi {
     eol: input.eol,
     isRegistered(id) {
       return input.registered === undefined || input.registered.includes(id);
+    },
+    isSelected(id) {
+      return input.selected.includes(id);
     },
     matches(query: string, node?: SyntaxNode): Match[] {
       return parser

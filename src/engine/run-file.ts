@@ -80,7 +80,7 @@ export function runFile(input: RunFileInput): FileResult {
   for (const t of input.transforms) {
     const passDiagnostics: PendingDiagnostic[] = [];
     const edits: Edit[] = [];
-    const api = createRewriteApi({ text, eol, tree, parser, index: input.index, transform: t, registered: input.registered, edits, diagnostics: passDiagnostics });
+    const api = createRewriteApi({ text, eol, tree, parser, index: input.index, transform: t, registered: input.registered, selected: input.transforms.map((x) => x.id), edits, diagnostics: passDiagnostics });
     try {
       t.rewrite({ path, text, tree, eol }, api, input.options?.[t.id] ?? {});
     } catch (e) {

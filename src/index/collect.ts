@@ -18,10 +18,14 @@ export interface IndexInput {
 }
 
 const CALLS = '(call_expression function: (identifier) @name)';
+const IDENTIFIERS = '[(identifier) (type_identifier)] @id';
+// CPython names, HPy names (half-ported code) and `ctx` itself.
+const API_NAME = /^_?Py[A-Za-z0-9_]*$|^PY_[A-Z0-9_]+$|^HPy[A-Za-z0-9_]*$|^ctx$/;
 
 /** Parses every file once and collects the project-wide facts. */
 export function collectIndex(files: readonly IndexInput[], parser: CParser): ProjectIndex {
-  const index: ProjectIndex = { files: files.map((f) => f.path), functions: [], globals: [], objectStructs: [] };
+  const index: ProjectIndex = { files: files.map((f) => f.path), functions: [], globals: [], objectStructs: [], callbacks: [] };
+  const valueUses = new Set<string>();
   for (const f of files) {
     const root = parser.parse(f.text).rootNode;
     for (const node of root.namedChildren) {
@@ -32,9 +36,29 @@ export function collectIndex(files: readonly IndexInput[], parser: CParser): Pro
         if (s) index.objectStructs.push(s);
       }
     }
+    for (const m of parser.query(IDENTIFIERS).matches(root)) {
+      const id = m.captures[0].node;
+      if (id.type === 'identifier' && isValueUse(id)) valueUses.add(id.text);
+    }
   }
+  const defined = new Set(index.functions.map((fn) => fn.name));
+  index.callbacks = [...valueUses].filter((n) => defined.has(n)).sort();
   return index;
 }
+
+/** An identifier used as a value: not called, not declared (`f` in `{"f", f, METH_O}`, `.tp_init = f`). */
+function isValueUse(id: SyntaxNode): boolean {
+  const p = id.parent;
+  if (!p) return false;
+  if (p.type === 'call_expression') return p.childForFieldName('function')?.id !== id.id;
+  return !DECLARING_PARENTS.has(p.type);
+}
+
+const DECLARING_PARENTS = new Set([
+  'function_declarator', 'init_declarator', 'declaration', 'parameter_declaration', 'pointer_declarator',
+  'array_declarator', 'field_declaration', 'type_definition', 'preproc_def', 'preproc_function_def',
+  'field_identifier', 'labeled_statement', 'goto_statement', 'struct_specifier', 'enumerator',
+]);
 
 function functionFact(f: IndexInput, node: SyntaxNode, parser: CParser): FunctionFact {
   const body = node.childForFieldName('body');
@@ -52,7 +76,14 @@ function functionFact(f: IndexInput, node: SyntaxNode, parser: CParser): Functio
     params: functionParams(node),
     hasContext: hasContextParam(node),
     calls: [...calls].sort(),
+    usesApi: body ? usesApi(f.text, body, parser) : false,
   };
+}
+
+function usesApi(text: string, body: SyntaxNode, parser: CParser): boolean {
+  // Masked macros (Py_BEGIN_ALLOW_THREADS) are not identifiers in the tree: read them from the source.
+  if (/\bPy_(?:BEGIN|END)_ALLOW_THREADS\b/.test(text.slice(body.startIndex, body.endIndex))) return true;
+  return parser.query(IDENTIFIERS).matches(body).some((m) => API_NAME.test(m.captures[0].node.text));
 }
 
 function globalFacts(f: IndexInput, node: SyntaxNode): GlobalFact[] {
