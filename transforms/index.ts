@@ -10,6 +10,14 @@ export type TransformLoader = () => Promise<{ default: Transform<any> }>;
 export const registry: Record<string, TransformLoader> = {
   'builtin-constant': () => import('./builtin-constant.js'),
   'capi-call': () => import('./capi-call.js'),
+  'missing-context': () => import('./missing-context.js'),
+  'pyarg-parse': () => import('./pyarg-parse.js'),
+  'pymethoddef': () => import('./pymethoddef.js'),
+  'pymoduledef': () => import('./pymoduledef.js'),
+  'pyobject-field': () => import('./pyobject-field.js'),
+  'pyobject-head': () => import('./pyobject-head.js'),
+  'pyobject-pointer': () => import('./pyobject-pointer.js'),
   'python-h-include': () => import('./python-h-include.js'),
+  'pytype-spec': () => import('./pytype-spec.js'),
   'refcount-macro': () => import('./refcount-macro.js'),
 };

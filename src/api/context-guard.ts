@@ -26,7 +26,8 @@ export function contextGuard(api: RewriteApi): ContextGuard {
         api.report(node, fileScopeMessage(what), { notes: [FILE_SCOPE_NOTE] });
         return false;
       }
-      if (!hasContextParam(fn) && !reported.has(fn.startIndex)) {
+      // The missing-context transform, when it runs, adds the parameter: nothing to report then.
+      if (!hasContextParam(fn) && !api.isSelected('missing-context') && !reported.has(fn.startIndex)) {
         reported.add(fn.startIndex);
         const decl = functionDeclarator(fn);
         const target = decl?.childForFieldName('declarator') ?? decl ?? fn;
