@@ -25,9 +25,22 @@ function updateExpected(c: FixtureCase, output: string, diagnostics: string): vo
   c.diagnostics = c.diagnostics === null ? null : diagnostics;
 }
 
-function checkCase(c: FixtureCase, transforms: Transform<any>[], options: Record<string, Record<string, unknown>>): void {
+/**
+ * A case's `.options.json` holds the transform's options; the harness itself reads one key,
+ * `"$registered"`: the transform ids that exist, to show what a transform does when another is
+ * missing (default: the real registry).
+ */
+function splitOptions(options: Record<string, unknown>): { own: Record<string, unknown>; registered?: string[] } {
+  const { $registered, ...own } = options;
+  return { own, registered: $registered as string[] | undefined };
+}
+
+function checkCase(c: FixtureCase, transforms: Transform<any>[], folderId: string | undefined): void {
   const path = `${c.name}.input.c`;
-  const result = runOn(path, c.input, transforms, options);
+  const { own, registered } = splitOptions(c.options);
+  const options = folderId ? { [folderId]: own } : (own as Record<string, Record<string, unknown>>);
+  const run = (text: string) => (registered ? runOn(path, text, transforms, options, registered) : runOn(path, text, transforms, options));
+  const result = run(c.input);
   if (process.env.UPDATE_FIXTURES === '1') {
     const lines = result.diagnostics.flatMap((d) => formatDiagnostic(d));
     updateExpected(c, result.output, lines.join('\n') + (lines.length ? '\n' : ''));
@@ -43,7 +56,7 @@ function checkCase(c: FixtureCase, transforms: Transform<any>[], options: Record
   } else {
     expect(c.output, '.output.c must differ from its input (else delete it)').not.toBe(c.input);
     expect(result.output, 'exact output').toBe(c.output);
-    const again = runOn(path, result.output, transforms, options);
+    const again = run(result.output);
     expect(again.appliedEdits.map((e) => `${e.transform}: ${JSON.stringify(e.text)}`), 'idempotent').toEqual([]);
     expect(broken(result.output), 'still parses').toBeLessThanOrEqual(broken(c.input));
   }
@@ -62,7 +75,7 @@ function defineCases(cases: FixtureCase[], load: () => Promise<Transform<any>[]>
   for (const c of cases) {
     const run = async () => {
       const transforms = await load();
-      checkCase(c, transforms, folderId ? { [folderId]: c.options } : (c.options as Record<string, Record<string, unknown>>));
+      checkCase(c, transforms, folderId);
     };
     if (c.knownGap) it.fails(`${c.name} (known gap: ${c.knownGap})`, run);
     else it(c.name, run);

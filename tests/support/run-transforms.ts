@@ -25,9 +25,10 @@ export function runOn(
   text: string,
   transforms: readonly Transform<any>[],
   options: Record<string, Record<string, unknown>> = {},
+  registered: readonly string[] = Object.keys(registry),
 ): FileResult {
   const index = collectIndex([{ path, text }], parser);
-  return runFile({ path, text, transforms, options, index, parser, registered: Object.keys(registry) });
+  return runFile({ path, text, transforms, options, index, parser, registered });
 }
 
 /** The shared parser (for checks such as "still parses"). */
