@@ -2,10 +2,11 @@
  * Run (DESIGN.md §5, step 4): each extension in fixtures/extensions/ builds and passes its own
  * pytest suite; the migrated copy will have to pass the same suite as an HPy universal build.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cli } from './support/cli-harness.js';
 import {
   extensionNames,
   extensionsDir,
@@ -36,8 +37,57 @@ describe('original extensions build against CPython and pass their suites', () =
   }
 });
 
+// Extensions the tool ports completely today; the others run as expected failures naming the
+// issue that will make them pass (a known gap, never a deleted assertion).
+const PORTED = new Set<string>([]);
+
+/** C-API leftovers the acceptance forbids in migrated sources. */
+function leftovers(dir: string): string[] {
+  const found: string[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.c') || f.endsWith('.h'))) {
+    const text = readFileSync(join(dir, file), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:[^"\\\n]|\\.)*"/g, '');
+    for (const m of text.matchAll(/\bPython\.h\b|\bPyObject\b|\bPy_\w+/g)) found.push(`${file}: ${m[0]}`);
+  }
+  return [...new Set(found)];
+}
+
+async function migrateTwice(dir: string, log: string[]): Promise<void> {
+  const first = await cli(['--all', '--write', '--allow-dirty', dir], dir);
+  log.push(`hpy-migrate --all --write (exit ${first.code})`, first.stderr);
+  const second = await cli(['--all', '--check', dir], dir);
+  log.push(`hpy-migrate --all --check after the write (exit ${second.code})`, second.stderr);
+  if (first.code !== 0) throw new Error(`hpy-migrate --all --write failed (exit ${first.code}):\n${first.stderr}`);
+  if (second.code !== 0) throw new Error(`a second run would change the migrated sources again:\n${second.stderr}`);
+}
+
+async function checkMigrated(name: string): Promise<void> {
+  const original = await runExtension(name, { abi: 'cpython' });
+  expect(original.ok, original.log).toBe(true);
+  const log: string[] = [];
+  let dir = '';
+  const result = await runExtension(name, {
+    abi: 'universal',
+    debug: true,
+    migrate: async (copy) => {
+      dir = copy;
+      await migrateTwice(copy, log);
+    },
+  });
+  const full = `${log.join('\n')}\n${result.log}`;
+  expect(leftovers(dir), full).toEqual([]);
+  expect(result.ok, full).toBe(true);
+  const before = pytestCounts(original.log);
+  const after = pytestCounts(result.log);
+  expect(after, full).toEqual({ passed: before.passed, failed: 0, errors: 0 });
+  removeWhenGreen(original);
+  removeWhenGreen(result);
+}
+
 describe('migrated extensions build as HPy universal and pass their suites under HPY=debug', () => {
-  it.todo('migrated copy builds with --hpy-abi=universal and passes under HPY=debug (issue 3)');
+  for (const name of extensionNames()) {
+    if (PORTED.has(name)) it(name, () => checkMigrated(name), BUILD_TIMEOUT);
+    else it.fails(`${name} (known gap: issue 3, the tool does not port it completely yet)`, () => checkMigrated(name), BUILD_TIMEOUT);
+  }
 });
 
 // A pure-HPy module written here, so the runner's universal + debug path is proven before the
