@@ -54,12 +54,14 @@ function writeScratch(name: string, text: string): string {
   return file;
 }
 
-describe('pipeline fixture outputs compile (hybrid ABI)', () => {
+describe('pipeline fixture outputs compile (hybrid and universal ABI)', () => {
   for (const file of pipelineOutputs) {
-    it(relative(repoRoot, file), () => {
-      const result = compileC(file, 'hybrid');
-      expect(result.ok, result.output).toBe(true);
-    }, COMPILE_TIMEOUT);
+    for (const abi of ['hybrid', 'universal'] as const) {
+      it(`${relative(repoRoot, file)} (${abi})`, () => {
+        const result = compileC(file, abi);
+        expect(result.ok, result.output).toBe(true);
+      }, COMPILE_TIMEOUT);
+    }
   }
 
   it('compiles a small HPy program (harness check)', () => {
