@@ -109,7 +109,7 @@ describe('call forms', () => {
       Py_TYPE: 'borrowed',
       PyTuple_SET_ITEM: 'steals',
       PyList_SetItem: 'steals',
-      PyModule_AddObject: 'steals',
+      PyModule_AddObject: 'owned',
       PyObject_GetIter: 'no-counterpart',
       PyErr_Fetch: 'no-counterpart',
       PyMem_Malloc: 'no-counterpart',
@@ -120,7 +120,7 @@ describe('call forms', () => {
   it('has the documented totals (update them with the api map)', () => {
     const totals: Record<string, number> = {};
     for (const c of callClasses()) totals[c.form] = (totals[c.form] ?? 0) + 1;
-    expect(totals).toEqual({ direct: 182, 'type-check': 7, pattern: 51, borrowed: 11, steals: 6, 'no-counterpart': 130, owned: 53 });
+    expect(totals).toEqual({ direct: 181, 'type-check': 7, pattern: 46, borrowed: 11, steals: 5, 'no-counterpart': 128, owned: 62 });
   });
 
   it('maps every type check to a type handle HPy 0.9.0 declares', () => {

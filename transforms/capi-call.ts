@@ -90,6 +90,8 @@ export default defineTransform({
   concern: 'handles',
   safety: 'safe',
   default: true,
+  // Signatures first: bodies are converted once their functions have ctx (docs/PORTING-PIPELINE.md).
+  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-head', 'pyobject-field'],
   rewrite(file, api) {
     const own = projectFunctionNames(api);
     const guard = contextGuard(api);

@@ -1,13 +1,853 @@
 /**
- * Placeholder being written.
+ * Turns `PyMethodDef` tables into `HPyDef_METH_IMPL` definitions and gives their functions the
+ * HPy method signatures.
+ *
+ * ## Why
+ * A universal HPy module has no `PyMethodDef` (the type is incomplete there) and no function
+ * taking `PyObject *`: each method is an `HPyDef` listed in a NULL-terminated `HPyDef *[]`, and its
+ * implementation receives `HPyContext *ctx` and handles, with the argument tuple replaced by an
+ * array and its length (porting guide, "Methods":
+ * https://docs.hpyproject.org/en/latest/porting-guide.html). `PyDoc_STRVAR` and `PyDoc_STR` come
+ * from `Python.h` and are gone with it.
+ *
+ * ## Before
+ * ```c
+ * PyDoc_STRVAR(pair_first_doc, "first(a, b) -> a");
+ *
+ * static PyObject *
+ * pair_first(PyObject *self, PyObject *args)
+ * {
+ *     if (PyTuple_GET_SIZE(args) != 2)
+ *         return NULL;
+ *     return PyTuple_GET_ITEM(args, 0);
+ * }
+ *
+ * static PyObject *
+ * pair_ping(PyObject *self, PyObject *Py_UNUSED(ignored))
+ * {
+ *     Py_RETURN_NONE;
+ * }
+ *
+ * static PyMethodDef pair_methods[] = {
+ *     {"first", (PyCFunction)pair_first, METH_VARARGS, pair_first_doc},
+ *     {"ping", (PyCFunction)pair_ping, METH_NOARGS, NULL},
+ *     {NULL, NULL, 0, NULL}
+ * };
+ * ```
+ * ## After
+ * ```c
+ * static const char pair_first_doc[] = "first(a, b) -> a";
+ *
+ * static HPy
+ * pair_first(HPyContext *ctx, HPy self, const HPy *args, size_t nargs)
+ * {
+ *     if (nargs != 2)
+ *         return NULL;
+ *     return args[0];
+ * }
+ *
+ * static HPy
+ * pair_ping(HPyContext *ctx, HPy self)
+ * {
+ *     Py_RETURN_NONE;
+ * }
+ *
+ * HPyDef_METH_IMPL(pair_first_def, "first", pair_first, HPyFunc_VARARGS, .doc = pair_first_doc)
+ * HPyDef_METH_IMPL(pair_ping_def, "ping", pair_ping, HPyFunc_NOARGS)
+ *
+ * static HPyDef *pair_methods[] = {
+ *     &pair_first_def,
+ *     &pair_ping_def,
+ *     NULL
+ * };
+ * ```
+ * ## Safety
+ * safe: a table is converted whole or not at all, and only when every function it lists is
+ * defined in the same file, is used nowhere but in method tables, has the parameters its `METH_*`
+ * flags imply and uses its argument tuple only in ways that keep their meaning with an array:
+ * `PyTuple_GET_ITEM(args, i)` becomes `args[i]` (both borrowed from the caller) and
+ * `PyTuple_GET_SIZE(args)` / `PyTuple_Size(args)` (or `HPy_Length(ctx, args)`, if capi-call ran
+ * first) become `nargs`, written `(HPy_ssize_t)nargs` wherever the signedness of the count could
+ * matter (arithmetic, comparison with a variable). Argument parsing calls (`PyArg_ParseTuple[AndKeywords]`, `PyArg_UnpackTuple`)
+ * are left to the pyarg-parse transform, so a function that has one is converted only when
+ * pyarg-parse runs too and accepts the call's format. The function keeps its name, which becomes
+ * the impl of `HPyDef_METH_IMPL(<name>_def, ...)`; the table keeps its name and lists
+ * `&<name>_def`. The parameters keep their names (`PyObject *Py_UNUSED(x)` of a `METH_NOARGS`
+ * function disappears, the keyword dict's name now names `kwnames`). A function without `static`
+ * gets it, as the prototype emitted by `HPyDef_METH_IMPL` is static (it is called from no other
+ * file, which the index checks). A `self` declared as an object-struct pointer (`PointObject *self`)
+ * becomes `HPy self`; its uses as a struct become the cast the old type implied
+ * (`((PointObject *)self)->x`), which the pyobject-head transform turns into
+ * `PointObject_AsStruct(ctx, self)`. `PyDoc_STRVAR(n, "s");` becomes `static const char n[] =
+ * "s";` (its expansion) and `PyDoc_STR("s")` becomes `"s"`; a row's doc is written into its
+ * `HPyDef_METH_IMPL` line, or into a `static const char <name>_doc[]` when its parentheses would
+ * confuse the parser's mask of that line (`"1) first"`).
+ *
+ * ## Limits
+ * Reported (warning), and the table is left exactly as it is:
+ * - `METH_CLASS`, `METH_STATIC`, `METH_COEXIST`, `METH_METHOD` (no HPy counterpart) and flags that
+ *   are not a plain `METH_*` combination;
+ * - a function defined in another file or not at all, called directly, used as a value elsewhere,
+ *   listed twice with different names, flags or docs, or whose `HPyDef_METH_IMPL` symbols
+ *   (`<name>_def`, `<name>_def_trampoline`, `<name>_sig`) clash with a name of the file;
+ * - parameters that do not match the flags, a return type other than `PyObject *`;
+ * - other uses of the argument tuple (`PyTuple_GetItem(args, i)`, which checks the index, passing
+ *   `args` on) or of the keyword dict, and argument parsing that pyarg-parse will not convert;
+ * - a table holding preprocessor conditionals or lacking its `{NULL}` sentinel.
+ * A table shares the fate of any other table listing one of its functions. The count of a
+ * `METH_FASTCALL` function becomes `size_t`: its use in arithmetic is pointed out (note).
+ * `extern PyMethodDef` declarations and single `PyMethodDef` objects are reported.
  */
-import { defineTransform } from '../src/api/index.js';
+import {
+  applyNestedSites,
+  argParseProblem,
+  callArguments,
+  calleeName,
+  CONVERTIBLE_ARG_PARSE_CALLS,
+  defineTransform,
+  functionDeclarator,
+  functionName,
+  indentationAt,
+  maskText,
+  structPointerUses,
+  unparenthesize,
+  type NestedSite,
+  type RewriteApi,
+  type SourceFile,
+  type Span,
+  type SyntaxNode,
+} from '../src/api/index.js';
+
+const METHOD_DEF_DECLARATION = `
+(declaration
+  type: [(type_identifier) (struct_specifier)] @type) @decl`;
+
+const FUNCTION_DEFINITION = '(translation_unit (function_definition) @fn)';
+const FILE_DECLARATION = '(translation_unit (declaration) @decl)';
+const DOC_MACRO = `
+(call_expression
+  function: (identifier) @name (#match? @name "^PyDoc_STR(VAR)?$")
+  arguments: (argument_list)) @call`;
+
+/** HPy's four method signatures (porting-concepts §c). */
+type MethKind = 'NOARGS' | 'O' | 'VARARGS' | 'KEYWORDS';
+
+/** Something that keeps a table from being converted (or, with `block: false`, just a remark). */
+interface Finding {
+  at: SyntaxNode | Span;
+  message: string;
+  notes: string[];
+}
+
+/** One method entry of a table. */
+interface Row {
+  node: SyntaxNode;
+  pyname: string;
+  fn: string;
+  kind: MethKind;
+  fastcall: boolean;
+  /** The doc's string pieces (one for a single literal or a name), or null for no doc. */
+  doc: string[] | null;
+}
+
+/** A `PyMethodDef NAME[] = {...}` table. */
+interface Table {
+  decl: SyntaxNode;
+  /** Every name written in the table's rows (converted or not). */
+  mentions: Set<string>;
+  type: SyntaxNode;
+  name: SyntaxNode;
+  rows: Row[];
+  sentinel: SyntaxNode | null;
+  findings: Finding[];
+  blocked: boolean;
+}
+
+/** What converting one method function takes. */
+interface FunctionPlan {
+  name: string;
+  rows: Row[];
+  tables: Table[];
+  def: SyntaxNode | null;
+  prototypes: SyntaxNode[];
+  findings: Finding[];
+  remarks: Finding[];
+  sites: NestedSite[];
+  params: string;
+  addStatic: boolean;
+}
+
+const TABLE_NOTE = (table: string) => `'${table}' is left as it is: a method table is converted whole or not at all`;
 
 export default defineTransform({
   id: 'pymethoddef',
-  summary: 'placeholder being written',
+  summary: 'PyMethodDef tables become HPyDef_METH_IMPL definitions; method functions get the HPy signatures',
   concern: 'handles',
   safety: 'safe',
-  default: false,
-  rewrite() {},
+  default: true,
+  rewrite(file, api) {
+    const tables = collectTables(api);
+    const plans = planFunctions(file, api, tables);
+    blockTables(tables, plans);
+    reportBlocked(api, tables, plans);
+    const emitted = new Set<string>();
+    for (const table of tables) {
+      if (!table.blocked) emitTable(file, api, table, emitted);
+    }
+    for (const plan of plans.values()) {
+      if (!plan.tables.some((t) => t.blocked)) emitFunction(api, plan);
+    }
+    convertDocMacros(api, tables);
+  },
 });
+
+function collectTables(api: RewriteApi): Table[] {
+  const tables: Table[] = [];
+  for (const { decl, type } of api.matches(METHOD_DEF_DECLARATION)) {
+    if (!/^(struct\s+)?PyMethodDef$/.test(api.text(type))) continue;
+    const table = readTable(api, decl, type);
+    if (table) tables.push(table);
+  }
+  return tables.sort((a, b) => a.decl.startIndex - b.decl.startIndex);
+}
+
+/** Reads one `PyMethodDef` declaration; reports the ones that are not a table defined here. */
+function readTable(api: RewriteApi, decl: SyntaxNode, type: SyntaxNode): Table | null {
+  const init = decl.childrenForFieldName('declarator');
+  const array = init.length === 1 && init[0].type === 'init_declarator' ? init[0].childForFieldName('declarator') : null;
+  const name = array?.type === 'array_declarator' ? array.childForFieldName('declarator') : null;
+  const value = init[0]?.childForFieldName('value');
+  if (!name || name.type !== 'identifier' || value?.type !== 'initializer_list') {
+    const declared = init[0]?.descendantsOfType('identifier')[0]?.text ?? 'name';
+    const note = value
+      ? "a single 'PyMethodDef' (for 'PyCFunction_New' and the like) has no HPy 0.9.0 counterpart: list the function in a method table instead, or keep this code on the legacy API"
+      : `once the table is converted where it is defined, declare it here as 'HPyDef *${declared}[]' (keeping 'extern')`;
+    api.report(decl, `this 'PyMethodDef' declaration is not a method table defined here: left as it is`, { notes: [note] });
+    return null;
+  }
+  const mentions = new Set(value.descendantsOfType('identifier').map((id) => id.text));
+  const table: Table = { decl, mentions, type, name, rows: [], sentinel: null, findings: [], blocked: false };
+  if (value.hasError) {
+    table.findings.push({ at: name, message: `method table '${name.text}' does not parse cleanly (preprocessor conditionals inside?)`, notes: ['convert it by hand, or move the conditionals around whole entries of a table written twice'] });
+    return table;
+  }
+  for (const row of value.namedChildren) {
+    if (row.type === 'comment') continue;
+    readRow(api, table, row);
+  }
+  if (!table.sentinel) table.findings.push({ at: name, message: `method table '${name.text}' has no '{NULL, NULL, 0, NULL}' sentinel`, notes: ['add the sentinel: the table must end with one'] });
+  return table;
+}
+
+/** The elements of a row, by field: positional (`{"f", f, METH_O, doc}`) or designated (`.ml_name = ...`). */
+function rowFields(row: SyntaxNode): Record<string, SyntaxNode | undefined> | null {
+  const items = row.namedChildren.filter((c) => c.type !== 'comment');
+  const names = ['ml_name', 'ml_meth', 'ml_flags', 'ml_doc'];
+  const fields: Record<string, SyntaxNode | undefined> = {};
+  if (items.every((i) => i.type === 'initializer_pair')) {
+    for (const pair of items) {
+      const field = pair.childForFieldName('designator')?.namedChildren[0]?.text ?? pair.namedChildren[0]?.namedChildren[0]?.text;
+      const value = pair.childForFieldName('value');
+      if (!field || !names.includes(field) || !value) return null;
+      fields[field] = value;
+    }
+    return fields;
+  }
+  if (items.some((i) => i.type === 'initializer_pair') || items.length > 4) return null;
+  items.forEach((item, i) => (fields[names[i]] = item));
+  return fields;
+}
+
+function isNullValue(node: SyntaxNode | undefined): boolean {
+  if (!node) return true;
+  const n = unparenthesize(node);
+  return n.type === 'null' || n.text === 'NULL' || n.text === '0';
+}
+
+function readRow(api: RewriteApi, table: Table, row: SyntaxNode): void {
+  const fields = row.type === 'initializer_list' ? rowFields(row) : null;
+  const tableName = table.name.text;
+  if (!fields) {
+    table.findings.push({ at: row, message: `this entry of '${tableName}' is not a '{name, function, flags, doc}' row`, notes: ['convert the table by hand'] });
+    return;
+  }
+  if (table.sentinel) {
+    table.findings.push({ at: row, message: `'${tableName}' has entries after its sentinel`, notes: ['remove them or move the sentinel to the end'] });
+    return;
+  }
+  if (isNullValue(fields.ml_name)) {
+    table.sentinel = row;
+    return;
+  }
+  const fn = methodFunction(fields.ml_meth);
+  if (!fn) {
+    table.findings.push({ at: fields.ml_meth ?? row, message: `the function of this entry of '${tableName}' is not a plain name`, notes: ['name the function directly (casts are fine), or convert the table by hand'] });
+    return;
+  }
+  const kind = readFlags(api, fields.ml_flags);
+  if ('message' in kind) {
+    table.findings.push({ at: fields.ml_flags ?? row, message: kind.message, notes: kind.notes });
+    return;
+  }
+  table.rows.push({ node: row, pyname: api.text(fields.ml_name!), fn: fn.text, ...kind, doc: docText(api, fields.ml_doc) });
+}
+
+/** `f`, `(PyCFunction)f`, `(PyCFunction)(void (*)(void))f`, `&f`. */
+function methodFunction(node: SyntaxNode | undefined): SyntaxNode | null {
+  let n = node ? unparenthesize(node) : null;
+  while (n && (n.type === 'cast_expression' || (n.type === 'pointer_expression' && n.child(0)?.type === '&'))) {
+    const next = n.type === 'cast_expression' ? n.childForFieldName('value') : n.childForFieldName('argument');
+    n = next ? unparenthesize(next) : null;
+  }
+  return n?.type === 'identifier' ? n : null;
+}
+
+const NO_COUNTERPART = new Set(['METH_CLASS', 'METH_STATIC', 'METH_COEXIST', 'METH_METHOD']);
+
+const KINDS: Record<string, { kind: MethKind; fastcall: boolean }> = {
+  METH_NOARGS: { kind: 'NOARGS', fastcall: false },
+  METH_O: { kind: 'O', fastcall: false },
+  METH_VARARGS: { kind: 'VARARGS', fastcall: false },
+  'METH_KEYWORDS|METH_VARARGS': { kind: 'KEYWORDS', fastcall: false },
+  METH_FASTCALL: { kind: 'VARARGS', fastcall: true },
+  'METH_FASTCALL|METH_KEYWORDS': { kind: 'KEYWORDS', fastcall: true },
+};
+
+/** The HPy kind of a `METH_*` combination, or why there is none. */
+function readFlags(api: RewriteApi, node: SyntaxNode | undefined): { kind: MethKind; fastcall: boolean } | Omit<Finding, 'at'> {
+  const names: string[] = [];
+  const visit = (n: SyntaxNode): boolean => {
+    const m = unparenthesize(n);
+    if (m.type === 'identifier') return names.push(m.text) > 0;
+    if (m.type !== 'binary_expression' || m.childForFieldName('operator')?.type !== '|') return false;
+    return visit(m.childForFieldName('left')!) && visit(m.childForFieldName('right')!);
+  };
+  const text = node ? api.text(node) : '0';
+  if (!node || !visit(node)) return { message: `the flags '${text}' are not a combination of METH_* names`, notes: ["write them as 'METH_X | METH_Y', or convert the table by hand"] };
+  const missing = names.find((n) => NO_COUNTERPART.has(n));
+  if (missing) {
+    return {
+      message: `'${missing}' has no HPy 0.9.0 counterpart`,
+      notes: ["HPyDef_METH defines plain methods only: write this one as a module-level function, or keep it on the legacy API ('legacy_methods' of the module, hybrid ABI only)"],
+    };
+  }
+  const kind = KINDS[[...new Set(names)].sort().join('|')];
+  return kind ?? { message: `the flags '${text}' are not a METH_* calling convention`, notes: ['use METH_NOARGS, METH_O, METH_VARARGS [| METH_KEYWORDS] or METH_FASTCALL [| METH_KEYWORDS]'] };
+}
+
+/**
+ * The `.doc` value of a row: null for NULL, the literal inside `PyDoc_STR("...")`; a literal
+ * concatenated over several lines gives one piece per literal, to be laid out again.
+ */
+function docText(api: RewriteApi, node: SyntaxNode | undefined): string[] | null {
+  if (isNullValue(node)) return null;
+  let n = unparenthesize(node!);
+  if (n.type === 'call_expression' && calleeName(n) === 'PyDoc_STR' && callArguments(n).length === 1) n = callArguments(n)[0];
+  if (n.type === 'concatenated_string' && api.text(n).includes('\n')) {
+    return n.namedChildren.filter((c) => c.type !== 'comment').map((c) => api.text(c));
+  }
+  return [api.text(n)];
+}
+
+const METH_IMPL = 'HPyDef_METH_IMPL(';
+/** Longer `HPyDef_METH_IMPL` lines get their `.doc` on a line of its own. */
+const MAX_LINE = 100;
+
+/**
+ * One `HPyDef_METH_IMPL(...)` line; a long one has its `.doc` on the next line, and a doc written
+ * over several lines gets one line per piece.
+ */
+function methImplText(row: Row, eol: string, indent: string): string {
+  const head = `${METH_IMPL}${row.fn}_def, ${row.pyname}, ${row.fn}, HPyFunc_${row.kind}`;
+  if (row.doc === null) return `${head})`;
+  const oneLine = `${head}, .doc = ${row.doc[0]})`;
+  if (row.doc.length === 1 && indent.length + oneLine.length <= MAX_LINE) return oneLine;
+  const pad = indent + ' '.repeat(METH_IMPL.length);
+  const docPad = pad + ' '.repeat('.doc = '.length);
+  return `${head},${eol}${pad}.doc = ${row.doc.join(eol + docPad)})`;
+}
+
+function planFunctions(file: SourceFile, api: RewriteApi, tables: Table[]): Map<string, FunctionPlan> {
+  const defs = new Map<string, SyntaxNode>();
+  for (const { fn } of api.matches(FUNCTION_DEFINITION)) {
+    const name = functionName(fn);
+    if (name) defs.set(name, fn);
+  }
+  const plans = new Map<string, FunctionPlan>();
+  for (const table of tables) {
+    for (const row of table.rows) {
+      let plan = plans.get(row.fn);
+      if (!plan) {
+        plan = { name: row.fn, rows: [], tables: [], def: defs.get(row.fn) ?? null, prototypes: [], findings: [], remarks: [], sites: [], params: '', addStatic: false };
+        plans.set(row.fn, plan);
+      }
+      plan.rows.push(row);
+    }
+  }
+  for (const plan of plans.values()) plan.tables = tables.filter((t) => t.mentions.has(plan.name));
+  const starts = new Set(tables.map((t) => t.decl.startIndex));
+  for (const plan of plans.values()) checkFunction(file, api, plan, starts);
+  return plans;
+}
+
+function checkFunction(file: SourceFile, api: RewriteApi, plan: FunctionPlan, tableStarts: Set<number>): void {
+  const first = plan.rows[0];
+  const at = methodNode(first);
+  if (plan.rows.some((r) => r.kind !== first.kind || r.fastcall !== first.fastcall || r.pyname !== first.pyname || r.doc?.join() !== first.doc?.join())) {
+    plan.findings.push({ at, message: `'${plan.name}' is listed more than once with different names, flags or docs`, notes: ["HPyDef_METH_IMPL declares its impl once: give each entry a function of its own"] });
+    return;
+  }
+  if (!plan.def) {
+    const elsewhere = api.index.functions.find((f) => f.name === plan.name && f.file !== file.path);
+    plan.findings.push(elsewhere
+      ? { at, message: `'${plan.name}' is defined in '${elsewhere.file}', not next to its method table`, notes: ["HPyDef_METH_IMPL declares the impl 'static': move the function or the table so that both are in one file"] }
+      : { at, message: `'${plan.name}' is not defined in the project`, notes: ['convert this table by hand'] });
+    return;
+  }
+  checkUses(file, api, plan, at, tableStarts);
+  if (plan.findings.length === 0) planSignature(api, plan, first);
+}
+
+/** The function node of a row (for positions). */
+function methodNode(row: Row): SyntaxNode {
+  return row.node.descendantsOfType('identifier').find((n) => n.text === row.fn) ?? row.node;
+}
+
+/** Direct calls, value uses outside method tables, prototypes, symbol clashes. */
+function checkUses(file: SourceFile, api: RewriteApi, plan: FunctionPlan, at: SyntaxNode, tableStarts: Set<number>): void {
+  const caller = api.index.functions.find((f) => f.calls.includes(plan.name));
+  if (caller) {
+    plan.findings.push({ at, message: `'${plan.name}' is also called directly, by '${caller.name}'`, notes: ["its signature becomes the HPy method signature: move the shared code into a helper that both call, then run hpy-migrate again"] });
+  }
+  const twin = api.index.functions.find((f) => f.name === plan.name && f.file !== file.path);
+  if (twin) plan.findings.push({ at, message: `another function '${plan.name}' is defined in '${twin.file}'`, notes: [`'${plan.name}_def' is a global symbol: rename one of them`] });
+  const root = plan.def!.tree.rootNode;
+  for (const id of root.descendantsOfType('identifier')) {
+    if (id.text !== plan.name) continue;
+    const use = classifyUse(id);
+    if (use === 'prototype') plan.prototypes.push(prototypeOf(id)!);
+    if (use === 'value' && !insideTable(id, tableStarts)) {
+      plan.findings.push({ at: id, message: `'${plan.name}' is used here outside a method table`, notes: ['its signature becomes the HPy method signature: convert this use by hand, then run hpy-migrate again'] });
+    }
+  }
+  for (const symbol of [`${plan.name}_def`, `${plan.name}_def_trampoline`, `${plan.name}_sig`]) {
+    if (new RegExp(`\\b${symbol}\\b`).test(file.text)) plan.findings.push({ at, message: `'${symbol}' is already a name in this file`, notes: [`HPyDef_METH_IMPL defines '${plan.name}_def', '${plan.name}_def_trampoline' and '${plan.name}_sig': rename the existing '${symbol}'`] });
+  }
+}
+
+type UseKind = 'definition' | 'prototype' | 'call' | 'value';
+
+function classifyUse(id: SyntaxNode): UseKind {
+  const p = id.parent;
+  if (p?.type === 'call_expression' && p.childForFieldName('function')?.id === id.id) return 'call';
+  if (p?.type === 'function_declarator' && p.childForFieldName('declarator')?.id === id.id) {
+    if (prototypeOf(id)) return 'prototype';
+    let n: SyntaxNode | null = p;
+    while (n && (n.type === 'function_declarator' || n.type === 'pointer_declarator')) n = n.parent;
+    if (n?.type === 'function_definition') return 'definition';
+  }
+  return 'value';
+}
+
+/** The file-scope declaration whose function declarator names `id`, if `id` is in one. */
+function prototypeOf(id: SyntaxNode): SyntaxNode | null {
+  let n: SyntaxNode | null = id.parent;
+  while (n && (n.type === 'function_declarator' || n.type === 'pointer_declarator')) n = n.parent;
+  return n?.type === 'declaration' && n.parent?.type === 'translation_unit' ? n : null;
+}
+
+/** Is `id` in one of the method tables (a `PyMethodDef` that is not an array counts as a use)? */
+function insideTable(id: SyntaxNode, tableStarts: Set<number>): boolean {
+  for (let n = id.parent; n; n = n.parent) {
+    if (n.type === 'declaration') return tableStarts.has(n.startIndex);
+  }
+  return false;
+}
+
+/** One parameter as written: its type without spaces (`PyObject*const*`) and its name. */
+interface Param {
+  node: SyntaxNode;
+  type: string;
+  name: string | null;
+  unused: boolean;
+}
+
+function readParams(fnOrDecl: SyntaxNode): Param[] | null {
+  const decl = fnOrDecl.type === 'function_definition' ? functionDeclarator(fnOrDecl) : findDeclarator(fnOrDecl);
+  const list = decl?.childForFieldName('parameters');
+  if (!list) return null;
+  const out: Param[] = [];
+  for (const p of list.namedChildren) {
+    if (p.type === 'comment') continue;
+    if (p.type !== 'parameter_declaration') return null;
+    out.push(readParam(p));
+  }
+  return out.length === 1 && out[0].type === 'void' ? [] : out;
+}
+
+function findDeclarator(decl: SyntaxNode): SyntaxNode | null {
+  const ds = decl.childrenForFieldName('declarator');
+  if (ds.length !== 1) return null;
+  let d: SyntaxNode | null = ds[0];
+  while (d && d.type === 'pointer_declarator') d = d.childForFieldName('declarator');
+  return d?.type === 'function_declarator' ? d : null;
+}
+
+function readParam(p: SyntaxNode): Param {
+  let d = p.childForFieldName('declarator');
+  let name: SyntaxNode | null = null;
+  let unused = false;
+  while (d) {
+    if (d.type === 'identifier') {
+      name = d;
+      break;
+    }
+    if (d.type === 'function_declarator' && d.childForFieldName('declarator')?.text === 'Py_UNUSED') {
+      name = d.childForFieldName('parameters')?.namedChildren[0] ?? null;
+      unused = true;
+      break;
+    }
+    d = d.childForFieldName('declarator');
+  }
+  const typeEnd = name && !unused ? name.startIndex : d && unused ? d.startIndex : p.endIndex;
+  const type = p.text.slice(0, typeEnd - p.startIndex).replace(/\/\*[\s\S]*?\*\/|\s+/g, '');
+  return { node: p, type, name: name?.text ?? null, unused };
+}
+
+const OBJECT = 'PyObject*';
+const STRUCT_POINTER = /^(?:struct)?([A-Za-z_]\w*)\*$/;
+
+/** Parameter types per kind after `self` (plain, then FASTCALL). */
+const EXPECTED: Record<MethKind, [string[][], string[][]]> = {
+  NOARGS: [[[OBJECT]], [[OBJECT]]],
+  O: [[[OBJECT, 'struct']], [[OBJECT, 'struct']]],
+  VARARGS: [[[OBJECT]], [[`${OBJECT}const*`, 'PyObject**'], ['Py_ssize_t']]],
+  KEYWORDS: [[[OBJECT], [OBJECT]], [[`${OBJECT}const*`, 'PyObject**'], ['Py_ssize_t'], [OBJECT]]],
+};
+
+function typeMatches(type: string, allowed: string[]): boolean {
+  return allowed.includes(type) || (allowed.includes('struct') && STRUCT_POINTER.test(type) && type !== OBJECT);
+}
+
+/** Checks parameters and body, and plans the signature and body edits. */
+function planSignature(api: RewriteApi, plan: FunctionPlan, row: Row): void {
+  const def = plan.def!;
+  const params = readParams(def);
+  const expected = EXPECTED[row.kind][row.fastcall ? 1 : 0];
+  const flags = flagsName(row);
+  const at = functionDeclarator(def)?.childForFieldName('declarator') ?? def;
+  const returnType = api.text({ start: def.childForFieldName('type')!.startIndex, end: at.startIndex }).replace(/\s+/g, '');
+  if (returnType !== OBJECT) {
+    plan.findings.push({ at, message: `'${plan.name}' does not return 'PyObject *'`, notes: [`a ${flags} method returns a new reference ('HPy' once ported): fix the return type by hand`] });
+    return;
+  }
+  const ok = params && params.length === expected.length + 1 && typeMatches(params[0].type, [OBJECT, 'struct']) && expected.every((types, i) => typeMatches(params[i + 1].type, types)) && params.every((p) => p.name && p.name !== 'ctx');
+  if (!ok) {
+    plan.findings.push({ at, message: `the parameters of '${plan.name}' do not match a ${flags} method`, notes: [`expected ${expectedText(row)}; fix the function or its flags by hand`] });
+    return;
+  }
+  for (const proto of plan.prototypes) {
+    const pp = readParams(proto);
+    if (!pp || pp.length !== params.length) plan.findings.push({ at: proto, message: `this prototype of '${plan.name}' does not match its definition`, notes: ['make them agree, then run hpy-migrate again'] });
+  }
+  planBody(api, plan, row, params);
+  plan.addStatic = !hasStatic(def);
+}
+
+function hasStatic(node: SyntaxNode): boolean {
+  return node.namedChildren.some((c) => c.type === 'storage_class_specifier' && c.text === 'static');
+}
+
+function flagsName(row: Row): string {
+  const base = row.fastcall ? 'METH_FASTCALL' : row.kind === 'KEYWORDS' ? 'METH_VARARGS' : `METH_${row.kind}`;
+  return row.kind === 'KEYWORDS' ? `${base} | METH_KEYWORDS` : base;
+}
+
+function expectedText(row: Row): string {
+  const [plain, fast] = [
+    { NOARGS: '(PyObject *self, PyObject *unused)', O: '(PyObject *self, PyObject *arg)', VARARGS: '(PyObject *self, PyObject *args)', KEYWORDS: '(PyObject *self, PyObject *args, PyObject *kwargs)' },
+    { NOARGS: '', O: '', VARARGS: '(PyObject *self, PyObject *const *args, Py_ssize_t nargs)', KEYWORDS: '(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)' },
+  ];
+  return (row.fastcall ? fast : plain)[row.kind];
+}
+
+/** The HPy parameter list for a kind, with the original names. */
+function hpyParams(kind: MethKind, names: string[]): string {
+  const [self, a, b, c] = names;
+  switch (kind) {
+    case 'NOARGS':
+      return `(HPyContext *ctx, HPy ${self})`;
+    case 'O':
+      return `(HPyContext *ctx, HPy ${self}, HPy ${a})`;
+    case 'VARARGS':
+      return `(HPyContext *ctx, HPy ${self}, const HPy *${a}, size_t ${b})`;
+    case 'KEYWORDS':
+      return `(HPyContext *ctx, HPy ${self}, const HPy *${a}, size_t ${b}, HPy ${c})`;
+  }
+}
+
+function planBody(api: RewriteApi, plan: FunctionPlan, row: Row, params: Param[]): void {
+  const def = plan.def!;
+  const names = params.map((p) => p.name!);
+  structUses(api, plan, params[0]);
+  if (row.kind === 'NOARGS') return noArgsBody(api, plan, params);
+  if (row.kind === 'O') {
+    structUses(api, plan, params[1]);
+    plan.params = hpyParams('O', names);
+    return;
+  }
+  if (row.fastcall) {
+    fastcallRemarks(api, plan, names[2]);
+    plan.params = hpyParams(row.kind, row.kind === 'KEYWORDS' ? names : names.slice(0, 3));
+    return;
+  }
+  const count = unusedName(api.text(def), ['nargs', `${names[1]}_len`, `n_${names[1]}`]);
+  plan.params = hpyParams(row.kind, [names[0], names[1], count, names[2]]);
+  tupleUses(api, plan, row, names[1], count);
+  if (row.kind === 'KEYWORDS') dictUses(api, plan, names[2]);
+}
+
+function structUses(api: RewriteApi, plan: FunctionPlan, param: Param): void {
+  const m = STRUCT_POINTER.exec(param.type);
+  if (!m || param.type === OBJECT) return;
+  const type = param.type.startsWith('struct') ? `struct ${m[1]}` : m[1];
+  const uses = structPointerUses(plan.def!, param.name!, type);
+  if (!uses) {
+    plan.findings.push({ at: param.node, message: `'${param.name}' is redeclared, assigned or has its address taken in '${plan.name}'`, notes: [`it becomes an 'HPy' handle: port these uses by hand (the struct is '${type}_AsStruct(ctx, ${param.name})')`] });
+    return;
+  }
+  for (const u of uses) plan.sites.push({ start: u.node.startIndex, end: u.node.endIndex, build: () => u.text });
+}
+
+function identifierUses(plan: FunctionPlan, name: string): SyntaxNode[] {
+  return plan.def!.childForFieldName('body')?.descendantsOfType('identifier').filter((id) => id.text === name) ?? [];
+}
+
+/** `(void)x;` statements silence the unused parameter that METH_NOARGS signatures lose: they go too. */
+function noArgsBody(api: RewriteApi, plan: FunctionPlan, params: Param[]): void {
+  const unused = params[1];
+  plan.params = hpyParams('NOARGS', [params[0].name!]);
+  if (unused.unused) return;
+  for (const id of identifierUses(plan, unused.name!)) {
+    const stmt = voidStatement(id);
+    const line = stmt ? wholeLine(api.text({ start: 0, end: stmt.tree.rootNode.endIndex }), stmt) : null;
+    if (line) plan.sites.push({ ...line, build: () => '' });
+    else plan.findings.push({ at: id, message: `'${plan.name}' uses '${unused.name}', which a METH_NOARGS method no longer receives`, notes: ['it was always NULL: remove this use by hand'] });
+  }
+}
+
+/** `(void)x;` around the identifier `x`. */
+function voidStatement(id: SyntaxNode): SyntaxNode | null {
+  const cast = id.parent;
+  if (cast?.type !== 'cast_expression' || cast.childForFieldName('type')?.text !== 'void') return null;
+  return cast.parent?.type === 'expression_statement' ? cast.parent : null;
+}
+
+/** The span of a statement's whole line (indentation and line break included), if it is alone on it. */
+function wholeLine(text: string, stmt: SyntaxNode): Span | null {
+  const start = text.lastIndexOf('\n', stmt.startIndex - 1) + 1;
+  const nl = text.indexOf('\n', stmt.endIndex);
+  const end = nl === -1 ? text.length : nl + 1;
+  const rest = text.slice(stmt.endIndex, nl === -1 ? text.length : nl);
+  if (text.slice(start, stmt.startIndex).trim() !== '' || rest.trim() !== '') return null;
+  return { start, end };
+}
+
+const TUPLE_ITEM = new Set(['PyTuple_GET_ITEM']);
+const TUPLE_SIZE = new Set(['PyTuple_GET_SIZE', 'PyTuple_Size']);
+
+/** `PyTuple_GET_SIZE(args)`, or the same already renamed by capi-call: `HPy_Length(ctx, args)`. */
+function isSizeCall(use: CallUse): boolean {
+  if (TUPLE_SIZE.has(use.callee)) return use.index === 0 && use.args.length === 1;
+  return use.callee === 'HPy_Length' && use.index === 1 && use.args.length === 2 && use.args[0].text === 'ctx';
+}
+
+/** The argument tuple's uses: items and size become array reads; parse calls go to pyarg-parse. */
+function tupleUses(api: RewriteApi, plan: FunctionPlan, row: Row, args: string, count: string): void {
+  for (const id of identifierUses(plan, args)) {
+    const use = callUse(id);
+    const callee = use?.callee ?? '';
+    if (use && use.index === 0 && TUPLE_ITEM.has(callee) && use.args.length === 2) {
+      const index = use.args[1];
+      plan.sites.push({ start: use.call.startIndex, end: use.call.endIndex, build: (render) => `${args}[${render(index)}]` });
+    } else if (use && isSizeCall(use)) {
+      plan.sites.push({ start: use.call.startIndex, end: use.call.endIndex, build: () => countText(use.call, count) });
+    } else if (use && use.index === 0 && CONVERTIBLE_ARG_PARSE_CALLS.includes(callee)) {
+      parseCallUse(api, plan, row, use.call, callee);
+    } else if (use && callee === 'PyTuple_GetItem' && use.index === 0) {
+      plan.findings.push({ at: use.call, message: `'PyTuple_GetItem(${args}, ...)' checks its index, which '${args}[i]' would not`, notes: [`write the check by hand ('if (i >= ${count})' raising IndexError) and read '${args}[i]', or use 'PyTuple_GET_ITEM' where the index is known to be valid; then run hpy-migrate again`] });
+    } else {
+      plan.findings.push({ at: id, message: `'${plan.name}' uses its argument tuple '${args}' as an object`, notes: [`a ${flagsName(row)} method receives 'const HPy *${args}, size_t ${count}' instead of a tuple: port this use by hand (build a tuple with 'HPyTuple_FromArray' if one is really needed)`] });
+    }
+  }
+}
+
+/** The keyword dict may only feed `PyArg_ParseTupleAndKeywords`. */
+function dictUses(api: RewriteApi, plan: FunctionPlan, kw: string): void {
+  for (const id of identifierUses(plan, kw)) {
+    const use = callUse(id);
+    if (use && use.index === 1 && use.callee === 'PyArg_ParseTupleAndKeywords') continue;
+    plan.findings.push({ at: id, message: `'${plan.name}' uses its keyword dict '${kw}'`, notes: ["an HPyFunc_KEYWORDS method gets the keyword values in 'args' after the positional ones and their names in the tuple 'kwnames': port this use by hand"] });
+  }
+}
+
+/** An argument parsing call on the tuple: fine if pyarg-parse runs and accepts it. */
+function parseCallUse(api: RewriteApi, plan: FunctionPlan, row: Row, call: SyntaxNode, callee: string): void {
+  const shape = callee === 'PyArg_ParseTupleAndKeywords' && row.kind === 'KEYWORDS' ? 'keywords' : 'positional';
+  const problem = argParseProblem(callee, callArguments(call).map((a) => api.text(a)), shape);
+  if (problem) {
+    plan.findings.push({ at: call, message: `'${callee}' in '${plan.name}' cannot become an HPyArg call: ${problem}`, notes: ['port the parsing by hand, then run hpy-migrate again'] });
+  } else if (!api.isSelected('pyarg-parse')) {
+    const how = api.isRegistered('pyarg-parse') ? "it is a review transform: run it with '--all' or '--transforms'" : 'no transform of this release converts it';
+    plan.findings.push({ at: call, message: `'${callee}' in '${plan.name}' needs the pyarg-parse transform, which is not part of this run`, notes: [`${how}, or port the parsing by hand`] });
+  }
+}
+
+interface CallUse {
+  call: SyntaxNode;
+  callee: string;
+  index: number;
+  args: SyntaxNode[];
+}
+
+function callUse(id: SyntaxNode): CallUse | null {
+  const list = id.parent;
+  const call = list?.type === 'argument_list' ? list.parent : null;
+  if (!call || call.type !== 'call_expression') return null;
+  const args = callArguments(call);
+  return { call, callee: calleeName(call) ?? '', index: args.findIndex((a) => a.id === id.id), args };
+}
+
+// Parents where the count can be `size_t` without changing what the code computes.
+const PLAIN_COUNT_PARENTS = new Set(['init_declarator', 'return_statement', 'expression_statement', 'argument_list', 'if_statement', 'while_statement', 'subscript_expression']);
+
+/** `nargs`, or `(HPy_ssize_t)nargs` where the old signed count could make a difference. */
+function countText(call: SyntaxNode, count: string): string {
+  let up = call;
+  while (up.parent?.type === 'parenthesized_expression') up = up.parent;
+  const p = up.parent;
+  if (!p) return count;
+  const op = p.childForFieldName('operator')?.type ?? '';
+  const other = p.type === 'binary_expression' ? (p.childForFieldName('left')?.id === up.id ? p.childForFieldName('right') : p.childForFieldName('left')) : null;
+  const plain =
+    PLAIN_COUNT_PARENTS.has(p.type) ||
+    (p.type === 'assignment_expression' && op === '=' && p.childForFieldName('right')?.id === up.id) ||
+    (p.type === 'unary_expression' && op === '!') ||
+    (p.type === 'binary_expression' && (op === '==' || op === '!=' || op === '&&' || op === '||')) ||
+    (p.type === 'binary_expression' && ['<', '>', '<=', '>='].includes(op) && other?.type === 'number_literal');
+  return plain ? count : `(HPy_ssize_t)${count}`;
+}
+
+/** A FASTCALL count becomes `size_t`: arithmetic on it is pointed out (it no longer goes negative). */
+function fastcallRemarks(api: RewriteApi, plan: FunctionPlan, count: string): void {
+  for (const id of identifierUses(plan, count)) {
+    const p = id.parent;
+    const op = p?.childForFieldName('operator')?.type ?? '';
+    if ((p?.type === 'binary_expression' && op === '-') || (p?.type === 'unary_expression' && op === '-')) {
+      plan.remarks.push({ at: id, message: `'${count}' is now 'size_t': check this arithmetic for unsigned wrap-around`, notes: ["HPyFunc_VARARGS and HPyFunc_KEYWORDS pass the count as 'size_t'; cast it to 'HPy_ssize_t' where a negative result is possible"] });
+    }
+  }
+}
+
+function unusedName(text: string, candidates: string[]): string {
+  for (const c of candidates) if (!new RegExp(`\\b${c}\\b`).test(text)) return c;
+  for (let i = 2; ; i++) if (!new RegExp(`\\b${candidates[0]}${i}\\b`).test(text)) return `${candidates[0]}${i}`;
+}
+
+/** A table is blocked by its own findings or its functions'; a function by any of its tables. */
+function blockTables(tables: Table[], plans: Map<string, FunctionPlan>): void {
+  for (const t of tables) t.blocked = t.findings.length > 0 || t.rows.some((r) => plans.get(r.fn)!.findings.length > 0);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const plan of plans.values()) {
+      if (!plan.tables.some((t) => t.blocked)) continue;
+      for (const t of plan.tables) if (!t.blocked) changed = t.blocked = true;
+    }
+  }
+}
+
+function reportBlocked(api: RewriteApi, tables: Table[], plans: Map<string, FunctionPlan>): void {
+  const reported = new Set<Table>();
+  const report = (f: Finding, owners: Table[]) => {
+    owners.forEach((t) => reported.add(t));
+    api.report(f.at, f.message, { notes: [...f.notes, ...owners.map((t) => TABLE_NOTE(t.name.text))] });
+  };
+  for (const t of tables) t.findings.forEach((f) => report(f, [t]));
+  for (const plan of plans.values()) {
+    plan.findings.forEach((f) => report(f, plan.tables));
+    if (!plan.tables.some((t) => t.blocked)) plan.remarks.forEach((r) => api.report(r.at, r.message, { severity: 'note', notes: r.notes }));
+  }
+  for (const t of tables) {
+    if (!t.blocked || reported.has(t)) continue;
+    const shared = t.rows.map((r) => plans.get(r.fn)!).find((p) => p.tables.some((o) => o !== t && o.blocked))!;
+    const other = shared.tables.find((o) => o !== t && o.blocked)!;
+    api.report(t.name, `method table '${t.name.text}' is left as it is: it shares '${shared.name}' with '${other.name.text}', which cannot be converted`, { notes: ['a function listed in two tables is converted with both or with neither'] });
+  }
+}
+
+function emitTable(file: SourceFile, api: RewriteApi, table: Table, emitted: Set<string>): void {
+  const indent = indentationAt(file.text, table.decl.startIndex);
+  const lines: string[] = [];
+  for (const row of table.rows) {
+    if (emitted.has(row.fn)) continue;
+    emitted.add(row.fn);
+    lines.push(...definitionLines(file, row, api.eol, indent));
+  }
+  if (lines.length > 0) api.insertBefore(table.decl, lines.join(api.eol + indent) + api.eol + api.eol + indent);
+  api.replace(table.type, 'HPyDef');
+  api.insertBefore(table.name, '*');
+  for (const row of table.rows) api.replace(row.node, `&${row.fn}_def`);
+  if (table.sentinel) api.replace(table.sentinel, 'NULL');
+}
+
+/**
+ * The `HPyDef_METH_IMPL` line of a row. The parser reads such a line through a mask that counts
+ * parentheses without knowing string literals; a doc whose parentheses would defeat it (`"1) a"`)
+ * goes into a `static const char <fn>_doc[]` of its own, so that the output still parses.
+ */
+function definitionLines(file: SourceFile, row: Row, eol: string, indent: string): string[] {
+  const line = methImplText(row, eol, indent);
+  const masked = maskText(line).spans;
+  if (masked.length === 1 && masked[0].start === 0 && masked[0].end === line.length) return [line];
+  const name = unusedIdentifier(file.text, `${row.fn}_doc`);
+  const doc = `static const char ${name}[] = ${row.doc!.join(eol + indent + ' '.repeat(`static const char ${name}[] = `.length))};`;
+  return [doc, methImplText({ ...row, doc: [name] }, eol, indent)];
+}
+
+function unusedIdentifier(text: string, base: string): string {
+  for (let i = 1; ; i++) {
+    const name = i === 1 ? base : `${base}${i}`;
+    if (!new RegExp(`\\b${name}\\b`).test(text)) return name;
+  }
+}
+
+function emitFunction(api: RewriteApi, plan: FunctionPlan): void {
+  for (const node of [plan.def!, ...plan.prototypes]) {
+    const decl = node.type === 'function_definition' ? functionDeclarator(node)! : findDeclarator(node)!;
+    const name = decl.childForFieldName('declarator')!;
+    const type = node.childForFieldName('type')!;
+    const between = api.text({ start: type.endIndex, end: name.startIndex });
+    const afterStar = between.slice(between.lastIndexOf('*') + 1);
+    api.replace({ start: type.startIndex, end: name.startIndex }, `HPy${/\n/.test(afterStar) ? afterStar : ' '}`);
+    api.replace(decl.childForFieldName('parameters')!, plan.params);
+    if (plan.addStatic && !hasStatic(node)) api.insertBefore(node, 'static ');
+  }
+  applyNestedSites(api, plan.sites);
+}
+
+/** `PyDoc_STRVAR(name, "text");` and `PyDoc_STR("text")` (outside method tables, which rebuild their docs). */
+function convertDocMacros(api: RewriteApi, tables: Table[]): void {
+  for (const { call, name } of api.matches(DOC_MACRO)) {
+    if (tables.some((t) => t.decl.startIndex <= call.startIndex && call.endIndex <= t.decl.endIndex)) continue;
+    const args = callArguments(call);
+    if (name.text === 'PyDoc_STR') {
+      if (args.length === 1) api.replace(call, api.text(args[0]));
+      continue;
+    }
+    const stmt = call.parent;
+    if (args.length !== 2 || args[0].type !== 'identifier' || stmt?.type !== 'expression_statement') continue;
+    const gap = api.text({ start: args[0].endIndex, end: args[1].startIndex }).replace(/^\s*,[ \t]*/, '');
+    const sep = /\n/.test(gap) ? gap : ' ';
+    api.replace(stmt, `static const char ${args[0].text}[] =${sep}${api.text(args[1])};`);
+  }
+}

@@ -110,6 +110,8 @@ export default defineTransform({
   concern: 'refcounts',
   safety: 'safe',
   default: true,
+  // Signatures first: bodies are converted once their functions have ctx (docs/PORTING-PIPELINE.md).
+  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-head', 'pyobject-field'],
   rewrite(_file, api) {
     const guard = contextGuard(api);
     for (const { call, name } of api.matches(REFCOUNT_CALL)) {

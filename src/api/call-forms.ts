@@ -101,6 +101,17 @@ export const CALL_OWNERS: Readonly<Record<string, string>> = {
   PyObject_GC_UnTrack: 'pyobject-head',
   // pyobject-field: traverse functions visit HPyFields.
   Py_VISIT: 'pyobject-field',
+  // pymoduledef: objects added to the module in the init body (now the exec slot).
+  PyModule_AddIntConstant: 'pymoduledef',
+  PyModule_AddStringConstant: 'pymoduledef',
+  PyModule_AddObject: 'pymoduledef',
+  PyModule_AddObjectRef: 'pymoduledef',
+  PyModule_AddType: 'pymoduledef',
+  PyModule_AddIntMacro: 'pymoduledef',
+  PyModule_AddStringMacro: 'pymoduledef',
+  // pymethoddef: docstrings of method tables.
+  PyDoc_STRVAR: 'pymethoddef',
+  PyDoc_STR: 'pymethoddef',
 };
 
 /**
@@ -118,11 +129,6 @@ export const NOT_ONE_TO_ONE: Readonly<Record<string, string>> = {
   PyImport_Import: "'HPyImport_ImportModule' takes a C string, not a name object",
   PyTuple_New: 'a tuple is built with an HPyTupleBuilder and cannot be filled after creation',
   PyDict_GetItemRef: "'HPy_GetItem' returns the handle instead of storing it through a pointer",
-  PyModule_AddIntConstant: 'the value is created, set and closed in three steps',
-  PyModule_AddStringConstant: 'the value is created, set and closed in three steps',
-  PyModule_AddIntMacro: 'the value is created, set and closed in three steps',
-  PyModule_AddStringMacro: 'the value is created, set and closed in three steps',
-  PyModule_AddType: "'HPyHelpers_AddType' takes a type spec and returns 1 on success, not 0",
   PyModule_GetNameObject: "'HPy_GetAttr_s' needs the attribute name '__name__' as an extra argument",
   PyObject_CallObject: "'HPy_CallTupleDict' takes the keyword dict as an extra argument",
   PyObject_CallNoArgs: "'HPy_Call' takes an argument array, its length and kwnames",

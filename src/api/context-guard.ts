@@ -3,15 +3,18 @@
  * lacks its `HPyContext *ctx` parameter (the missing-context transform adds it later), and that
  * must not convert at file scope, where no context ever exists.
  */
-import { enclosingFunction, functionDeclarator, functionName, hasContextParam } from './c-syntax.js';
+import { enclosingFunction, functionDeclarator, functionName, functionParams, hasContextParam } from './c-syntax.js';
+import { contextScope, type ContextScope } from './context-scope.js';
 import type { RewriteApi, SyntaxNode } from './types.js';
 
 /** Checks, for one pass of one transform, the places where it is about to write `ctx`. */
 export interface ContextGuard {
   /**
-   * True when `ctx` may be written at `node`, i.e. inside a function. A function without a `ctx`
-   * parameter is reported once (a warning on its name) and still gives true. At file scope the
-   * use of `what` is reported and the answer is false.
+   * True when `ctx` may be written at `node`. Inside a helper without a `ctx` parameter: true,
+   * reported once per function unless missing-context runs (it adds the parameter). False, with
+   * a report, at file scope and inside functions that never receive a ctx: callbacks that keep a
+   * C-API signature (nothing converted them) and functions HPy calls without one (`PyInit_*`,
+   * traverse): converting their bodies would half-convert them.
    */
   allows(node: SyntaxNode, what: string): boolean;
 }
@@ -19,6 +22,14 @@ export interface ContextGuard {
 /** Creates a guard that reports through `api`. */
 export function contextGuard(api: RewriteApi): ContextGuard {
   const reported = new Set<number>();
+  let scope: ContextScope | undefined;
+  const once = (fn: SyntaxNode, message: (name: string) => string, note: string): void => {
+    if (reported.has(fn.startIndex)) return;
+    reported.add(fn.startIndex);
+    const decl = functionDeclarator(fn);
+    const target = decl?.childForFieldName('declarator') ?? decl ?? fn;
+    api.report(target, message(functionName(fn) ?? api.text(target)), { notes: [note] });
+  };
   return {
     allows(node, what) {
       const fn = enclosingFunction(node);
@@ -26,17 +37,28 @@ export function contextGuard(api: RewriteApi): ContextGuard {
         api.report(node, fileScopeMessage(what), { notes: [FILE_SCOPE_NOTE] });
         return false;
       }
-      // The missing-context transform, when it runs, adds the parameter: nothing to report then.
-      if (!hasContextParam(fn) && !api.isSelected('missing-context') && !reported.has(fn.startIndex)) {
-        reported.add(fn.startIndex);
-        const decl = functionDeclarator(fn);
-        const target = decl?.childForFieldName('declarator') ?? decl ?? fn;
-        api.report(target, missingContextMessage(functionName(fn) ?? api.text(target)), { notes: [MISSING_CONTEXT_NOTE] });
+      if (hasContextParam(fn)) return true;
+      scope ??= contextScope(api.index, api.text({ start: 0, end: node.tree.rootNode.endIndex }));
+      const name = functionName(fn) ?? '';
+      if (scope.isCallback(name) || scope.isWithoutContext(name, functionParams(fn))) {
+        once(fn, noContextEverMessage, NO_CONTEXT_EVER_NOTE);
+        return false;
       }
+      // The missing-context transform, when it runs, adds the parameter: nothing to report then.
+      if (!api.isSelected('missing-context')) once(fn, missingContextMessage, MISSING_CONTEXT_NOTE);
       return true;
     },
   };
 }
+
+/** The message for a function whose body is left because it never receives a context. */
+export function noContextEverMessage(name: string): string {
+  return `'${name}' does not receive an 'HPyContext *ctx': the C-API calls in it are left as they are`;
+}
+
+/** The note that goes with {@link noContextEverMessage}. */
+export const NO_CONTEXT_EVER_NOTE =
+  'it is a callback that kept its C-API signature (see the other diagnostics for why) or a function HPy calls without a context (module init, traverse); port its signature first, or move the API calls out of it';
 
 /** The message for a use of `what` outside any function. */
 export function fileScopeMessage(what: string): string {
