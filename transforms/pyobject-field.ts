@@ -95,15 +95,19 @@
  *
  * ## Limits
  * A member is converted only when every use of it in the file is: otherwise it stays `PyObject *`
- * with all its uses, and each use that cannot be converted is reported. Reported: uses where the
- * owner handle is unknown (a struct pointer parameter, a pointer from `tp_alloc`), uses in a
- * function without `ctx` other than a release in a destructor, uses in a legacy traverse
- * (`visitproc`), a field copied into a local variable or returned without a new reference (the
- * handle would need closing at every exit), `&p->f`, a standalone `Py_INCREF(p->f)`, a store of
- * a value used again after the store, and statements too tangled to place a load and its closes
- * (labels inside them, a field written and read in one statement). Struct members defined in a
- * header are converted where the struct is; the other files convert their uses from the index
- * facts. A struct without a traverse whose type spec is in another file is reported.
+ * with all its uses, and the first use per function that cannot be converted is reported.
+ * Reported: uses where the owner handle is unknown (a struct pointer parameter, a pointer from
+ * `tp_alloc`), uses in a callback without `ctx` other than a release in a destructor, uses in a
+ * legacy traverse (`visitproc`), a member copied into a variable or returned without a new
+ * reference (the handle would need closing at every exit), `&p->f`, a standalone
+ * `Py_INCREF(p->f)` or `Py_XDECREF(p->f)`, a store of a value used again after the store or of an
+ * expression that is neither a handle variable nor a call, and reads under a label, directly
+ * under a `case` or in a statement that also writes the member. The project's helpers count as
+ * having `ctx` (missing-context adds it; reported when it does not run). A struct defined in a
+ * header is converted there; the other files convert their uses from the index facts, and leave a
+ * struct whose type is still legacy in them alone (pyobject-head reports it). The traverse is
+ * added in the file of the type spec, and only when its `defines` array is there too; a file that
+ * has an `HPy_tp_traverse` that does not visit the struct is reported instead.
  */
 import {
   callArguments,
@@ -328,7 +332,7 @@ function planUses(cx: Context, plan: FunctionPlan): void {
   if (plan.role === 'context' && !hasContextParam(plan.fn)) cx.guard.allows(plan.accesses[0].node, 'HPyField_Load');
   if (plan.role === 'context') {
     for (const a of plan.accesses) {
-      const w = a.owner && !cx.taken.has(a.node.id) ? writeOf(cx, a) : null;
+      const w = a.owner && !cx.taken.has(a.node.id) ? writeOf(a) : null;
       if (w) planStore(cx, plan, a, w);
     }
   }
@@ -405,7 +409,7 @@ interface Write {
   value: SyntaxNode | null;
 }
 
-function writeOf(cx: Context, a: Access): Write | null {
+function writeOf(a: Access): Write | null {
   const p = a.node.parent;
   if (p?.type === 'assignment_expression' && p.childForFieldName('left')?.id === a.node.id) {
     if (p.childForFieldName('operator')?.type !== '=' || p.parent?.type !== 'expression_statement') return null;
@@ -855,10 +859,6 @@ function listedStatement(node: SyntaxNode): SyntaxNode | null {
     if (isListed(n)) return n;
   }
   return null;
-}
-
-function within(node: SyntaxNode, outer: SyntaxNode): boolean {
-  return outer.startIndex <= node.startIndex && node.endIndex <= outer.endIndex;
 }
 
 /** The statement before `stmt` in its block, skipping comments. */

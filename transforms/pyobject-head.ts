@@ -67,38 +67,46 @@
  * declare. The struct loses its head only when nothing in the file still needs it: no legacy
  * `PyType_Spec`/`PyTypeObject` of the struct, no `legacy_slots` in its `HPyType_Spec`, no legacy
  * callback (a function without `ctx` whose signature the C API dictates) that casts to it or takes
- * it as a parameter. Otherwise the head stays and the helpers are `HPyType_LEGACY_HELPERS(T)`, the
- * layout HPy requires for legacy types (reported). A handle used as a struct several times is read
- * once, into `T *h_data`, at the statement of its first use, and only when that use runs on every
- * path through the statement (not under `if`, `?:`, `&&`, `||` or a loop body), the handle is not
- * written from there on and no `goto` jumps over the new declaration: the debug mode checks the
- * object's type in `T_AsStruct`, so the call must not move to where the handle may be another
- * type (a reflected number operand). Elsewhere each use becomes `T_AsStruct(ctx, h)` in place.
- * `h->field` on a handle (half-ported code) is rewritten when the struct is certain: the function's
- * original parameter type in the index, or the only struct of the file with every member used.
+ * it as a parameter, no cast of a pointer that is not a handle (`(T *)type->tp_alloc(type, 0)`).
+ * Otherwise the head stays and the helpers are `HPyType_LEGACY_HELPERS(T)`, the layout HPy
+ * requires for legacy types (reported; a later run says when nothing needs it any more). A handle
+ * used as a struct several times is read once, into `T *h_data`: at the statement of its first
+ * use when that use runs whenever the statement does (not under `if`, `?:`, `&&`, `||` or a loop
+ * body), the handle is not written from there on and no `goto` jumps over the new declaration;
+ * else at the top of the body when the handle is always an instance (the function's original
+ * parameter was `T *`, or it is the object parameter of an HPy impl other than a binary number
+ * slot) and never written. The debug mode checks the object's type in `T_AsStruct`, so the call
+ * never moves to where the handle may be another type (a reflected number operand). Elsewhere
+ * each use becomes `T_AsStruct(ctx, h)` in place. `h->field` on a handle (half-ported code) is
+ * rewritten when the struct is certain: the function's original parameter type in the index, or
+ * the only struct of the file with every member used.
  *
  * ## Limits
  * Reported and left alone:
  * - `PyObject_VAR_HEAD` structs (HPy 0.9.0 has no var-sized objects), structs without a typedef
  *   name (`HPyType_HELPERS(struct X)` cannot paste its names), structs with no member besides the
- *   head, and structs of types still defined as `PyType_Spec`/`PyTypeObject`;
+ *   head, structs that do not parse (`PyObject_HEAD;` with a semicolon, until the parse mask
+ *   covers it), and structs of types still defined as `PyType_Spec`/`PyTypeObject` (also when the
+ *   struct is in another file, which ports it anyway);
  * - casts in legacy callbacks (no `ctx`), and casts of expressions that are not a handle variable
  *   (`(T *)type->tp_alloc(type, 0)`: allocate with `HPy_New`);
- * - `h->field` on a handle whose struct is not certain.
+ * - `h->field` on a handle whose struct is not certain, and a handle cast to a type that is not
+ *   a known object struct.
+ * Reported and converted: a pure type whose spec allows subclasses (HPy 0.9.0 on CPython gives
+ * `HPy_New`, destroy and traverse the wrong struct address for instances of Python subclasses).
  * Casts of `void *` (in `HPy_tp_traverse` and `HPy_tp_destroy` impls) and of struct pointers are
- * plain C and stay. Helpers that will receive `ctx` from missing-context are converted (reported
- * when missing-context does not run). A struct in a header is ported in the header; a `.c` file
+ * plain C and stay. Helpers of the project are converted (reported when missing-context, which
+ * gives them `ctx`, does not run). A struct in a header is ported in the header; a `.c` file
  * converts its casts from the index facts and assumes the pure layout there, so a spec with
  * `legacy_slots` whose struct lives in another file is reported. `.builtin_shape` is added only to
  * an `HPyType_Spec` of the same file (the default, `HPyType_BuiltinShape_Object`, is the pure
- * layout anyway). `PyObject_HEAD;` (with a semicolon) needs the parse mask to cover the semicolon.
+ * layout anyway).
  */
 import {
   contextGuard,
   contextScope,
   declarationsOf,
   defineTransform,
-  enclosingFunction,
   functionName,
   functionParams,
   hasContextParam,
@@ -198,7 +206,7 @@ function layoutOf(cx: Context, s: ObjectStruct, specs: TypeSpec[], scans: Functi
     }
     return { kind: 'legacy', why: why ?? '' };
   }
-  const left = leftAloneBecause(cx, s, specs);
+  const left = leftAloneBecause(s, specs);
   if (left) {
     cx.api.report(s.local.first ?? s.local.specifier, left.message, { notes: left.notes });
     return { kind: 'leave' };
@@ -232,7 +240,7 @@ function legacyReason(s: ObjectStruct, specs: TypeSpec[], scans: FunctionScan[])
 }
 
 /** Why a struct of this file cannot be ported at all, if it cannot. */
-function leftAloneBecause(cx: Context, s: ObjectStruct, specs: TypeSpec[]): { message: string; notes: string[] } | null {
+function leftAloneBecause(s: ObjectStruct, specs: TypeSpec[]): { message: string; notes: string[] } | null {
   const label = s.name ?? `struct ${s.tag}`;
   if (s.local!.specifier.hasError) {
     return { message: `'${label}' does not parse cleanly: left alone`, notes: ["write 'PyObject_HEAD' without a semicolon (the macro brings its own), or fix the syntax, and run hpy-migrate again"] };

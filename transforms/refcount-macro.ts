@@ -43,7 +43,8 @@
  *
  * ## Limits
  * Reported (warning) and left alone:
- * - a standalone `Py_INCREF(x);` or `Py_XINCREF(x);` not followed by `return x;`: HPy has no
+ * - a standalone `Py_INCREF(x);` or `Py_XINCREF(x);` not followed by `return x;` or by `y = x;`
+ *   (which become `return HPy_Dup(ctx, x);` and `y = HPy_Dup(ctx, x);`): HPy has no
  *   in-place incref, so the new handle must be named and closed by hand;
  * - any macro applied to a context constant (`Py_None`, `PyExc_*`, `ctx->h_*`), which HPy never closes;
  * - a macro applied to an object-struct member (`self->field`): members become `HPyField`s,
@@ -200,6 +201,13 @@ function planIncref(api: RewriteApi, stmt: SyntaxNode, macro: string, target: Sy
     const text = `${between}return ${dupExpression(api.text(unparenthesize(target)), nullable)};`;
     return { changes: [{ start: stmt.startIndex, end: ret.endIndex, text }] };
   }
+  const assign = ret && isPure(target) ? assignedSameHandle(api, ret, target) : null;
+  if (assign) {
+    // `Py_INCREF(x); y = x;`: y now owns a reference of its own, which is what HPy_Dup gives.
+    const between = api.text({ start: stmt.endIndex, end: ret!.startIndex }).trimStart();
+    const dup = dupExpression(api.text(unparenthesize(target)), macro === 'Py_XINCREF' && !isContextConstant(api, target));
+    return { changes: [{ start: stmt.startIndex, end: ret!.endIndex, text: `${between}${api.text(assign)} = ${dup};` }] };
+  }
   const x = api.text(unparenthesize(target));
   return finding(stmt, `HPy has no in-place incref: '${api.text(stmt.firstNamedChild!)}' is left alone`, [
     `where the extra reference is used, write 'HPy y = ${dupExpression(x, macro === 'Py_XINCREF')};' and close 'y' on its own with 'HPy_Close(ctx, y)'`,
@@ -214,12 +222,26 @@ function outermostLabeled(stmt: SyntaxNode): SyntaxNode {
   return s;
 }
 
+/** The left side of `y = x;` (a plain local, not a struct member) when `stmt` is that statement. */
+function assignedSameHandle(api: RewriteApi, stmt: SyntaxNode, target: SyntaxNode): SyntaxNode | null {
+  const e = stmt.type === 'expression_statement' ? stmt.firstNamedChild : null;
+  if (!e || e.type !== 'assignment_expression' || e.childForFieldName('operator')?.text !== '=') return null;
+  const left = e.childForFieldName('left');
+  const right = e.childForFieldName('right');
+  if (!left || !right || left.type !== 'identifier') return null;
+  return sameExpression(api, right, target) ? left : null;
+}
+
 /** Is `ret` `return x;` or an already converted `return HPy_Dup(ctx, x);`? */
 function returnsSameHandle(api: RewriteApi, ret: SyntaxNode, target: SyntaxNode): boolean {
   if (ret.type !== 'return_statement') return false;
   const value = ret.namedChildren.find((n) => n.type !== 'comment');
   if (!value) return false;
-  const v = unparenthesize(value);
+  let v = unparenthesize(value);
+  // `return (PyObject *)self;`: the cast to the object type goes (a handle needs none).
+  if (v.type === 'cast_expression' && /^\(\s*PyObject\s*\*\s*\)$/.test(api.text(v).slice(0, api.text(v).indexOf(')') + 1))) {
+    v = unparenthesize(v.childForFieldName('value') ?? v);
+  }
   if (sameExpression(api, v, target)) return true;
   const fn = v.type === 'call_expression' ? v.childForFieldName('function') : null;
   if (!fn || api.text(fn) !== 'HPy_Dup') return false;
