@@ -216,7 +216,7 @@ export default defineTransform({
   after: ['pyobject-head'],
   rewrite(file, api) {
     const specs = typeSpecsOf(api);
-    const structs = fieldStructs(objectStructsOf(api, file), specs);
+    const structs = fieldStructs(objectStructsOf(api, file), specs).filter((s) => !keepsLegacyDealloc(api, file, s, specs));
     if (structs.length === 0) return;
     const cx: Context = { api, file, structs, specs, scope: contextScope(api.index, file.text), guard: contextGuard(api), units: [], taken: new Set(), nullTests: new Set(), reported: new Set() };
     const plans = file.tree.rootNode.descendantsOfType('function_definition').map((fn) => planFunction(cx, fn)).filter((p): p is FunctionPlan => p !== null);
@@ -225,7 +225,7 @@ export default defineTransform({
     resolveOverlaps(cx);
     const blocked = blockedKeys(cx.units);
     planTraverse(cx, plans, blocked);
-    report(cx, blocked);
+    report(cx);
     emit(cx, blocked);
   },
 });
@@ -240,6 +240,22 @@ function fieldStructs(all: ObjectStruct[], specs: TypeSpec[]): ObjectStruct[] {
     if (s.local) return s.helpers !== null;
     return s.head === 'PyObject_HEAD' && !specs.some((t) => t.kind !== 'HPyType_Spec' && specOfStruct(t, s));
   });
+}
+
+/**
+ * A type whose legacy slots keep `Py_tp_dealloc` cannot get the `HPy_tp_traverse` that HPyFields
+ * need (HPyType_FromSpec raises TypeError): its members stay, reported once.
+ */
+function keepsLegacyDealloc(api: RewriteApi, file: SourceFile, s: ObjectStruct, specs: TypeSpec[]): boolean {
+  const spec = specs.find((t) => t.kind === 'HPyType_Spec' && specOfStruct(t, s) && t.fields.has('legacy_slots'));
+  const name = spec?.fields.get('legacy_slots')?.childForFieldName('value');
+  if (!spec || !name || name.type !== 'identifier') return false;
+  const table = new RegExp(`\\b${api.text(name)}\\s*\\[\\s*\\]\\s*=\\s*\\{[^;]*\\bPy_tp_dealloc\\b`).exec(file.text);
+  if (!table) return false;
+  api.report(spec.fields.get('legacy_slots')!, `the members of '${s.name}' stay 'PyObject *': '${spec.name}' keeps a legacy 'Py_tp_dealloc'`, {
+    notes: ["HPyFields need an HPy_tp_traverse, which HPy does not combine with a legacy Py_tp_dealloc: port the dealloc (pytype-spec turns it into HPy_tp_destroy) and run hpy-migrate again"],
+  });
+  return true;
 }
 
 function keyOf(s: ObjectStruct, field: string): string {
@@ -521,7 +537,10 @@ function storedValue(cx: Context, plan: FunctionPlan, a: Access, w: Write, sp: S
     if (usedAfter(cx, plan, text, sp.end.endIndex)) return { message: `'${text}' is used after it is stored into '${api.text(a.node)}': left alone`, notes: [`HPyField_Store keeps its own reference: close '${text}' after its last use, by hand`] };
     return { lines: [store(text), `HPy_Close(ctx, ${text});`], note: `'${text}' held a new reference, now closed after the store (HPyField_Store keeps its own)${swap}` };
   }
+  const newRef = v.type === 'call_expression' && /^Py_X?NewRef$/.test(calleeName(v) ?? '') ? callArguments(v) : null;
+  if (newRef?.length === 1) return { lines: [store(api.text(newRef[0]))], note: `it keeps its own reference, so '${calleeName(v)}' goes${swap}` };
   if (v.type === 'call_expression') {
+    if (w.stmt.parent?.type === 'case_statement') return { message: `the store into '${api.text(a.node)}' needs a new local right under a 'case' label: left alone`, notes: ['put the statements of the case in braces and run hpy-migrate again'] };
     const temp = freshName(plan, a.field);
     return { lines: [`HPy ${temp} = ${text};`, store(temp), `HPy_Close(ctx, ${temp});`], note: `the new object goes through '${temp}', closed after the store (HPyField_Store keeps its own reference; a failed call stores HPy_NULL)${swap}` };
   }
@@ -948,10 +967,9 @@ function live(u: Unit, blocked: Set<string>): boolean {
   return !u.blocked && ![...u.keys].some((k) => blocked.has(k));
 }
 
-/** Reports every use left alone. */
-function report(cx: Context, blocked: Set<string>): void {
+/** Reports the uses left alone. */
+function report(cx: Context): void {
   for (const u of cx.units) if (u.finding) cx.api.report(u.finding.target, u.finding.message, { notes: u.finding.notes });
-  void blocked;
 }
 
 /** Records the outermost sites of the live units as edits, nested ones rendered into them. */
@@ -1085,7 +1103,7 @@ function addMissingVisits(cx: Context, t: FunctionPlan, s: ObjectStruct, fields:
 /** A struct with HPyFields and no traverse gets one, listed in its type's defines. */
 function generateTraverse(cx: Context, s: ObjectStruct, fields: string[]): void {
   const { api, file } = cx;
-  const spec = typeSpecsOf(api).find((t) => t.kind === 'HPyType_Spec' && specOfStruct(t, s));
+  const spec = cx.specs.find((t) => t.kind === 'HPyType_Spec' && specOfStruct(t, s));
   const where = s.local ? s.local.objectFieldNodes.get(fields[0])! : null;
   // The file of the type spec adds the traverse (a header's struct is ported in the header).
   if (!spec) return;

@@ -31,8 +31,12 @@
  * indentation; `PY_SSIZE_T_CLEAN` stays, since `Python.h` still reads it. Nothing is inserted when
  * the file already includes `hpy.h`.
  *
+ * `#include "structmember.h"` goes once nothing in the file uses what it declares (`PyMemberDef`,
+ * `T_*`, `READONLY`: the type transforms turn member tables into `HPyDef_MEMBER`); if the file
+ * still uses `offsetof`, the include becomes `#include <stddef.h>`, which declares it.
+ *
  * ## Limits
- * Other CPython headers (`structmember.h`, `pythread.h`, `frameobject.h`, `datetime.h`,
+ * Other CPython headers (`structmember.h` while still used, `pythread.h`, `frameobject.h`, `datetime.h`,
  * `cpython/...`, ...) are reported with what replaces them, never removed: the code that uses them
  * must be ported first. With `keepPythonH` they are allowed and not reported. A header with the same
  * name as a CPython one (a project's own `datetime.h`) is reported too. Includes produced by macros
@@ -74,6 +78,13 @@ const CPYTHON_HEADERS: Readonly<Record<string, string>> = {
 
 const CPYTHON_DIRECTORIES = /^(cpython|internal)\//;
 
+// What structmember.h declares that code uses: member tables, their type codes and flags.
+const STRUCTMEMBER_NAMES = /\b(?:PyMemberDef|T_[A-Z_]+|Py_T_[A-Z_]+|READONLY|Py_READONLY|PY_WRITE_RESTRICTED|Py_RELATIVE_OFFSET)\b/;
+
+function withoutComments(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
+}
+
 function includes(api: RewriteApi): Include[] {
   return api.matches(INCLUDE).map(({ include, path }) => ({ node: include, path, header: api.text(path).slice(1, -1).trim() }));
 }
@@ -84,12 +95,18 @@ export default defineTransform<PythonHIncludeOptions>({
   concern: 'handles',
   safety: 'safe',
   default: true,
+  // Runs after the type transforms, so it sees whether anything of structmember.h is still used.
+  after: ['pytype-spec'],
   rewrite(file, api, options) {
     const all = includes(api);
     const hasHpy = all.some((i) => i.header === 'hpy.h');
     const keep = options.keepPythonH === true;
     for (const inc of all) {
-      if (inc.header !== 'Python.h') {
+      if (inc.header === 'structmember.h' && !keep && !STRUCTMEMBER_NAMES.test(withoutComments(file.text))) {
+        // Nothing of it is used any more (member tables became HPyDef_MEMBER); offsetof stays.
+        if (/\boffsetof\b/.test(file.text) && !all.some((i) => i.header === 'stddef.h')) api.replace(inc.path, '<stddef.h>');
+        else api.remove(lineSpan(inc.node, inc.node, file.text));
+      } else if (inc.header !== 'Python.h') {
         if (!keep) reportCPythonHeader(api, inc);
       } else if (keep) {
         if (!hasHpy) api.insertAfter(inc.node, hpyLineAfter(api, inc.node, file.text));

@@ -27,7 +27,8 @@ export const DEFAULT_MASKS: readonly MaskRule[] = [
   {
     // `PyObject_HEAD double x;` reads as a field named `double`: make the head a field of its own.
     name: 'PyObject_HEAD',
-    pattern: /\bPyObject_HEAD\b(?!_INIT)/g,
+    // Some code writes `PyObject_HEAD;`: the semicolon joins the mask (the field has its own).
+    pattern: /\bPyObject_HEAD\b(?!_INIT)(?:[ \t]*;)?/g,
     replace: (m) => 'int _pyhead_;'.padEnd(m.length).slice(0, m.length),
   },
   {
