@@ -106,7 +106,7 @@ describe('call forms', () => {
       PyList_GetItem: 'borrowed',
       PyTuple_GET_ITEM: 'borrowed',
       PyDict_GetItemString: 'borrowed',
-      Py_TYPE: 'borrowed',
+      Py_TYPE: 'owned',
       PyTuple_SET_ITEM: 'steals',
       PyList_SetItem: 'steals',
       PyModule_AddObject: 'owned',
@@ -120,7 +120,7 @@ describe('call forms', () => {
   it('has the documented totals (update them with the api map)', () => {
     const totals: Record<string, number> = {};
     for (const c of callClasses()) totals[c.form] = (totals[c.form] ?? 0) + 1;
-    expect(totals).toEqual({ direct: 181, 'type-check': 7, pattern: 46, borrowed: 11, steals: 5, 'no-counterpart': 128, owned: 62 });
+    expect(totals).toEqual({ direct: 181, 'type-check': 7, pattern: 46, borrowed: 10, steals: 5, 'no-counterpart': 128, owned: 63 });
   });
 
   it('maps every type check to a type handle HPy 0.9.0 declares', () => {

@@ -99,7 +99,7 @@ export default defineTransform({
   safety: 'safe',
   default: true,
   // Signatures first: bodies are converted once their functions have ctx (docs/PORTING-PIPELINE.md).
-  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-head', 'pyobject-field'],
+  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-global', 'pyobject-head', 'pyobject-field'],
   rewrite(file, api) {
     const pass: Pass = { api, guard: contextGuard(api), sites: [] };
     const conditions = api.matches(PREPROCESSOR_CONDITIONS).map((m) => m.condition);

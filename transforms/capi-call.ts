@@ -43,7 +43,7 @@
  *
  * ## Limits
  * Reported (warning) and left alone:
- * - borrowed getters (`PyList_GetItem`, `PyTuple_GET_ITEM`, `Py_TYPE`, ...): HPy returns a new
+ * - borrowed getters (`PyList_GetItem`, `PyTuple_GET_ITEM`, `PyDict_GetItemString`, ...): HPy returns a new
  *   handle that must be closed;
  * - functions that steal an argument (`PyTuple_SET_ITEM`, `PyModule_AddObject`, ...): HPy never steals;
  * - names without a counterpart in HPy 0.9.0, and names whose HPy form takes other arguments or
@@ -54,7 +54,7 @@
  * - calls at file scope, where no `ctx` exists.
  * A function that lacks its `HPyContext *ctx` parameter is still converted, and reported once.
  * Left alone without a word: names another registered transform owns (`CALL_OWNERS`: reference
- * counting, `Py_RETURN_*`); names owned by a transform not built yet (argument parsing, module and
+ * counting, `Py_RETURN_*`, `Py_TYPE`); names owned by a transform not built yet (argument parsing, module and
  * type definitions) are reported with the row's notes. Also left alone: functions of the project that
  * happen to carry an API name, and calls inside `#define` bodies. A `NULL` passed for any other
  * handle parameter is left to the pyobject-pointer transform.
@@ -91,7 +91,7 @@ export default defineTransform({
   safety: 'safe',
   default: true,
   // Signatures first: bodies are converted once their functions have ctx (docs/PORTING-PIPELINE.md).
-  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-head', 'pyobject-field'],
+  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-global', 'pyobject-head', 'pyobject-field'],
   rewrite(file, api) {
     const own = projectFunctionNames(api);
     const guard = contextGuard(api);

@@ -105,7 +105,7 @@ export default defineTransform({
   concern: 'handles',
   safety: 'safe',
   default: true,
-  after: ['builtin-constant', 'capi-call', 'pyarg-parse', 'pymethoddef', 'pymoduledef', 'pyobject-field', 'pyobject-head', 'pyobject-pointer', 'python-h-include', 'pytype-spec', 'refcount-macro'],
+  after: ['builtin-constant', 'capi-call', 'py-type-macro', 'pyarg-parse', 'pymethoddef', 'pymoduledef', 'pyobject-field', 'pyobject-global', 'pyobject-head', 'pyobject-pointer', 'python-h-include', 'pytype-spec', 'refcount-macro'],
   rewrite(file, api) {
     const scope = contextScope(api.index, file.text);
     for (const { fn } of api.matches(FUNCTIONS)) planDefinition(api, scope, fn);

@@ -110,6 +110,7 @@ import {
   indentationAt,
   maskText,
   structPointerUses,
+  unconvertedCallReason,
   unparenthesize,
   type NestedSite,
   type RewriteApi,
@@ -405,7 +406,32 @@ function checkFunction(file: SourceFile, api: RewriteApi, plan: FunctionPlan, ta
     return;
   }
   checkUses(file, api, plan, at, tableStarts);
+  checkCalls(api, plan);
   if (plan.findings.length === 0) planSignature(api, plan, first);
+}
+
+const BODY_CALLS = '(call_expression function: (identifier) @callee arguments: (argument_list) @args) @call';
+
+/**
+ * A call that no transform of this run converts keeps the whole function, and so its table, on
+ * the C API: an HPy signature around it would half-convert the body (never compiles). The calls
+ * this transform rewrites itself (the argument tuple's items and size) are not counted.
+ */
+function checkCalls(api: RewriteApi, plan: FunctionPlan): void {
+  const body = plan.def!.childForFieldName('body');
+  if (!body) return;
+  for (const { callee, call } of api.matches(BODY_CALLS, body)) {
+    const name = api.text(callee);
+    if (TUPLE_ITEM.has(name) || TUPLE_SIZE.has(name) || name === 'PyTuple_GetItem') continue;
+    const why = unconvertedCallReason(api, name, callArguments(call).map((a) => api.text(a)));
+    if (!why) continue;
+    plan.findings.push({
+      at: callee,
+      message: `'${plan.name}' calls '${name}', which stays on the C API: ${why}`,
+      notes: ['a method is converted whole or not at all: rewrite this call by hand (or wait for the transform that converts it), then run hpy-migrate again'],
+    });
+    return;
+  }
 }
 
 /** The function node of a row (for positions). */

@@ -97,6 +97,16 @@
  *   spec pytype-spec made of `X`, with the test inverted (it returns 1 on success) and `"Name"`
  *   read off the spec for `AddType`. The same for a type made by `PyType_FromSpec(&S)` (or
  *   `PyType_FromModuleAndSpec(m, &S, NULL)`) into a local variable used for nothing else.
+ * - C globals: when pyobject-global runs and converts every other use of a file-scope
+ *   `PyObject *G`, the init body's `G = value;` becomes `HPy h_G = value;` (`PyType_FromSpec(&S)`
+ *   becoming `HPyType_FromSpec(ctx, &S, NULL)`), `HPyGlobal_Store(ctx, &G, h_G);` follows its null
+ *   test, `Py_INCREF(G);` goes (the local handle is the reference the C code took for the module),
+ *   `PyModule_AddObject(m, "X", G)` adds `h_G` and closes it after the statement and in its failure
+ *   branch (its first `Py_DECREF(G)` now closes `h_G`, a second one clears the global; a close is
+ *   added when it has none), a global not added is closed right after the store, uses in between
+ *   read `h_G`, and a release of `G` after the first label of the body (the error path) clears the
+ *   global (`HPyGlobal_Store(ctx, &G, HPy_NULL)`). pyobject-global writes the declaration and
+ *   `.globals`.
  * A helper that receives the module as a parameter (`static int add_constants(PyObject *m)`)
  * gets the same rewrite of its registrations and nothing else (its signature and `ctx` are the
  * other transforms' work); an untested registration there takes `return -1;` as its error branch,
@@ -109,7 +119,11 @@
  *   `m_traverse`, `m_clear`, `m_free`, a def used elsewhere than in its creation, and a method
  *   table that is neither an `HPyDef *[]` nor a `PyMethodDef[]` of this file;
  * - objects stored in C globals by the init body (exceptions from `PyErr_NewException`, types
- *   kept for later use, any `PyObject *` global): they need `HPyGlobal`s, not converted yet;
+ *   kept for later use, any `PyObject *` global) that are not handed over as above: pyobject-global
+ *   does not run or keeps the global (its diagnostics say why), the global is assigned more than
+ *   once or inside another statement, added to the module twice, used outside the span where the
+ *   body holds it in a local handle, or the error path after the first label can be reached
+ *   without a jump;
  * - a type readied but not added to the module, a type without an `HPyType_Spec` in this file,
  *   `PyType_FromSpecWithBases`, a type variable used for more than its registration;
  * - `PyModule_*` and `PyType_Ready` calls in other shapes than a failure test (`< 0`, `== -1`,
@@ -134,7 +148,9 @@ import {
   functionParams,
   indentationAt,
   nextStatement,
+  objectGlobalsOf,
   unparenthesize,
+  type ObjectGlobal,
   type RewriteApi,
   type Span,
   type SyntaxNode,
@@ -179,7 +195,7 @@ const BARE_NOTE = "HPy's form creates a value that can fail: test the call ('if 
 const BRACES_NOTE = 'the registration becomes several statements: put braces around it, then run hpy-migrate again';
 const GLOBAL_NOTE =
   "a C global cannot hold an HPy handle: declare it 'static HPyGlobal', list it in the '.globals' of the module def, " +
-  "store it with 'HPyGlobal_Store' in the exec slot and read it with 'HPyGlobal_Load' (hpy-migrate does not convert C globals yet)";
+  "store it with 'HPyGlobal_Store' in the exec slot and read it with 'HPyGlobal_Load' (the pyobject-global transform does this for a file-scope 'PyObject *' when every use of it converts)";
 
 /** One text change in the offsets of the text the transform sees. */
 interface Change extends Span {
@@ -260,6 +276,10 @@ interface Scope {
   init: boolean;
   /** The error branch of a registration whose result was ignored (none: reported). */
   bareFailure: string | null;
+  /** C globals handed over to pyobject-global: the global to the local handle standing for it in the body. */
+  globalHandles: Map<string, string>;
+  /** Why a C global stored by the body is not handed over. */
+  globalRefusals: Map<string, string>;
 }
 
 export default defineTransform({
@@ -520,6 +540,8 @@ function newScope(api: RewriteApi, text: string, fn: SyntaxNode, body: SyntaxNod
     trivial: false,
     init,
     bareFailure: 'return -1;',
+    globalHandles: new Map(),
+    globalRefusals: new Map(),
   };
 }
 
@@ -566,6 +588,7 @@ function planBody(api: RewriteApi, text: string, fn: SyntaxNode, body: SyntaxNod
   const scope = newScope(api, text, fn, body, true, creation.module ?? 'module');
   for (const stmt of creation.removals) removeStatement(scope, stmt);
   planTypeLocals(scope);
+  planKeptGlobals(scope);
   planGenericNew(scope);
   pruneDeclarations(scope);
   planReleases(scope);
@@ -966,6 +989,8 @@ function registration(scope: Scope, call: SyntaxNode): Registration | { finding:
   if (value.type !== 'identifier') {
     return fail(`'${firstLine(api.text(call))}' adds an expression, not a local variable`, ['assign the object to a local variable first, then run hpy-migrate again']);
   }
+  const handle = scope.globalHandles.get(api.text(value));
+  if (handle) return { kind: 'object', call, name: api.text(args[1]), value: handle, steals: true };
   if (!scope.locals.has(api.text(value))) {
     return fail(`'${firstLine(api.text(call))}' adds the C global '${api.text(value)}'`, [GLOBAL_NOTE]);
   }
@@ -1149,6 +1174,198 @@ function unusedName(scope: Scope | { text: string; taken: Set<string> }, base: s
   }
 }
 
+/**
+ * A C global the init body stores an object in (`G = PyType_FromSpec(&S);`) is handed over to
+ * pyobject-global when it converts every other use of the global (the analysis is shared): in the
+ * exec slot the object lives in a local handle `h_G` from its creation to its registration, and
+ * the global keeps its own reference through `HPyGlobal_Store`.
+ * - `G = value;` becomes `HPy h_G = value;` (`PyType_FromSpec(&S)` becomes `HPyType_FromSpec(ctx, &S, NULL)`);
+ * - `HPyGlobal_Store(ctx, &G, h_G);` follows the null test of `G` (or the creation);
+ * - `Py_INCREF(G);` goes: the local handle is the extra reference the C code took for the module;
+ * - `PyModule_AddObject(m, "X", G)` adds `h_G` and closes it after the statement, and its failure
+ *   branch closes it too (its first `Py_DECREF(G)` becomes the close, a second one clears the
+ *   global; a close is added when it has none); without such a registration `h_G` is closed right
+ *   after the store;
+ * - releases of `G` after the first label of the body (the error path) clear the global:
+ *   `HPyGlobal_Store(ctx, &G, HPy_NULL);`;
+ * - other uses of `G` between the creation and the close read `h_G`.
+ * Anything else keeps the global (planGlobals reports it, and the module stays as it is).
+ */
+function planKeptGlobals(scope: Scope): void {
+  const { api } = scope;
+  if (!scope.init || !api.isSelected('pyobject-global')) return;
+  const globals = new Map(objectGlobalsOf(api, scope.text, { skipModuleInit: true }).map((g) => [g.name, g]));
+  const assigned = new Map<string, SyntaxNode[]>();
+  for (const { assign, left } of api.matches(ASSIGNMENTS, scope.body)) {
+    const name = api.text(left);
+    if (!scope.locals.has(name) && globals.has(name)) assigned.set(name, [...(assigned.get(name) ?? []), assign]);
+  }
+  for (const [name, assigns] of assigned) {
+    const g = globals.get(name)!;
+    const why = g.problem ? g.problem.message : handOverProblem(scope, name, assigns);
+    if (why) {
+      scope.globalRefusals.set(name, why);
+      continue;
+    }
+    handOver(scope, g, assigns[0]);
+  }
+}
+
+/** Why the init body's uses of `name` do not fit the hand-over, if they do not. */
+function handOverProblem(scope: Scope, name: string, assigns: SyntaxNode[]): string | null {
+  const stmt = assigns[0].parent;
+  if (assigns.length !== 1 || stmt?.type !== 'expression_statement' || stmt.parent?.id !== scope.body.id) {
+    return `'${name}' is assigned more than once, or not as a statement of its own in the body of the init function`;
+  }
+  const firstLabel = scope.body.namedChildren.find((n) => n.type === 'labeled_statement');
+  if (firstLabel) {
+    const before = firstLabel.previousNamedSibling;
+    if (!before || !['return_statement', 'goto_statement'].includes(before.type)) return 'the statements after the first label of the init function are reached without a jump';
+  }
+  return null;
+}
+
+function handOver(scope: Scope, g: ObjectGlobal, assign: SyntaxNode): void {
+  const { api, eol } = scope;
+  const name = g.name;
+  const creation = assign.parent!;
+  const value = creationValue(scope, assign.childForFieldName('right')!);
+  if (!value) return;
+  const adds = addsOf(scope, name);
+  if (adds.length > 1) {
+    scope.globalRefusals.set(name, `'${name}' is added to the module more than once`);
+    return;
+  }
+  const handle = unusedName(scope, `h_${name}`);
+  const indent = indentationAt(scope.text, creation.startIndex);
+  const next = nextStatement(creation);
+  const storeAfter = next && isNullCheck(api, next, name) ? next : creation;
+  const host = adds.length ? hostOf(adds[0]) : null;
+  const span = { creation, end: host ?? storeAfter, host };
+  const uses = globalUseChanges(scope, name, handle, span);
+  if ('refusal' in uses) {
+    scope.globalRefusals.set(name, uses.refusal);
+    return;
+  }
+  const close = adds.length ? '' : `${eol}${indent}HPy_Close(ctx, ${handle});`;
+  scope.taken.add(handle);
+  scope.globalHandles.set(name, handle);
+  scope.changes.push(
+    { start: creation.startIndex, end: creation.endIndex, text: `HPy ${handle} = ${value};` },
+    { start: storeAfter.endIndex, end: storeAfter.endIndex, text: `${eol}${indent}HPyGlobal_Store(ctx, &${name}, ${handle});${close}` },
+    ...uses.changes,
+  );
+}
+
+/** Where the init body holds a handed-over global in its local handle: from its creation to `end`. */
+interface HeldSpan {
+  creation: SyntaxNode;
+  end: SyntaxNode;
+  /** The `if` testing the registration of the global in the module, if any. */
+  host: SyntaxNode | null;
+}
+
+/** The changes of the uses of `name` in the body, or why they do not fit the hand-over. */
+function globalUseChanges(scope: Scope, name: string, handle: string, span: HeldSpan): { changes: Change[] } | { refusal: string } {
+  const { api } = scope;
+  const clear = `HPyGlobal_Store(ctx, &${name}, HPy_NULL);`;
+  const firstLabel = scope.body.namedChildren.find((n) => n.type === 'labeled_statement');
+  const branch = span.host?.type === 'if_statement' ? span.host.childForFieldName('consequence') : null;
+  const changes: Change[] = [];
+  let releasedInBranch = false;
+  for (const { id } of api.matches(IDENTIFIERS, scope.body)) {
+    if (api.text(id) !== name || within(id, span.creation)) continue;
+    const release = releaseStatement(api, id);
+    const incref = release ? null : increfStatement(api, id);
+    if (incref) changes.push({ ...lineSpan(scope.text, incref), text: '' });
+    else if (release && branch && within(release, branch)) {
+      // The branch's first release drops the reference taken for the module (now the local
+      // handle); a second one drops the global's own.
+      changes.push(releasedInBranch ? { start: release.startIndex, end: release.endIndex, text: clear } : { start: id.startIndex, end: id.endIndex, text: handle });
+      releasedInBranch = true;
+    } else if (release && firstLabel && release.startIndex >= firstLabel.startIndex) {
+      changes.push({ start: release.startIndex, end: release.endIndex, text: clear });
+    } else if (!release && id.startIndex > span.creation.endIndex && id.endIndex <= span.end.endIndex) {
+      changes.push({ start: id.startIndex, end: id.endIndex, text: handle });
+    } else {
+      return { refusal: `'${firstLine(api.text(id.parent ?? id))}' uses '${name}' outside the span where the init function holds it in a local handle` };
+    }
+  }
+  // A registration whose result is ignored goes on to the close after it on every path.
+  if (span.host && span.host.type !== 'expression_statement' && !releasedInBranch) {
+    const closing = span.host.type === 'if_statement' ? branchClose(scope, span.host, handle) : null;
+    if (!closing) return { refusal: `the registration of '${name}' in the module has no failure branch that is a block or a single jump` };
+    changes.push(closing);
+  }
+  return { changes };
+}
+
+/** The value a handed-over global is created from, as HPy code (null, with a finding, when it cannot be). */
+function creationValue(scope: Scope, right: SyntaxNode): string | null {
+  const { api } = scope;
+  const value = stripCasts(right);
+  if (value.type !== 'call_expression' || !isTypeFromSpec(calleeName(value) ?? '')) return api.text(value);
+  const spec = specArgument(api, value);
+  if (!spec) {
+    addFinding(scope, value, `'${firstLine(api.text(value))}' is not converted`, [FROM_SPEC_NOTE]);
+    return null;
+  }
+  const missing = checkSpec(scope, value, spec, spec);
+  if (missing) {
+    scope.findings.push(missing.finding);
+    return null;
+  }
+  return `HPyType_FromSpec(ctx, &${spec}, NULL)`;
+}
+
+/** The `PyModule_AddObject(m, "X", G)` (or `AddObjectRef`) calls of the body that add `name`. */
+function addsOf(scope: Scope, name: string): SyntaxNode[] {
+  const { api } = scope;
+  return api.matches(CALLS, scope.body).filter(({ call, name: callee }) => {
+    const args = callArguments(call);
+    return /^PyModule_AddObject(Ref)?$/.test(api.text(callee)) && args.length === 3 && api.text(stripCasts(args[2])) === name;
+  }).map((m) => m.call);
+}
+
+/** The statement `Py_DECREF(G);` (or `Py_XDECREF`, `Py_CLEAR`) that `id` is the argument of. */
+function releaseStatement(api: RewriteApi, id: SyntaxNode): SyntaxNode | null {
+  return macroStatement(api, id, RELEASES);
+}
+
+/** The statement `Py_INCREF(G);` (or `Py_XINCREF`) that `id` is the argument of. */
+function increfStatement(api: RewriteApi, id: SyntaxNode): SyntaxNode | null {
+  return macroStatement(api, id, new Set(['Py_INCREF', 'Py_XINCREF']));
+}
+
+function macroStatement(api: RewriteApi, id: SyntaxNode, macros: ReadonlySet<string>): SyntaxNode | null {
+  let arg = id;
+  while (arg.parent && (arg.parent.type === 'parenthesized_expression' || arg.parent.type === 'cast_expression')) arg = arg.parent;
+  const call = arg.parent?.type === 'argument_list' ? arg.parent.parent : null;
+  if (!call || !macros.has(calleeName(call) ?? '') || callArguments(call).length !== 1) return null;
+  return call.parent?.type === 'expression_statement' ? call.parent : null;
+}
+
+/** `HPy_Close(ctx, h);` first thing in the failure branch of an `if`: a block, or a single jump put in braces. */
+function branchClose(scope: Scope, host: SyntaxNode, handle: string): Change | null {
+  const consequence = host.childForFieldName('consequence');
+  if (!consequence) return null;
+  const close = `HPy_Close(ctx, ${handle});`;
+  if (consequence.type === 'compound_statement') {
+    const first = consequence.namedChildren[0];
+    const inner = first ? indentationAt(scope.text, first.startIndex) : indentationAt(scope.text, host.startIndex) + scope.unit;
+    return { start: consequence.startIndex + 1, end: consequence.startIndex + 1, text: `${scope.eol}${inner}${close}` };
+  }
+  if (!JUMPS.has(consequence.type)) return null;
+  const condition = host.childForFieldName('condition')!;
+  const jump = scope.api.text(consequence);
+  if (!/\n/.test(scope.text.slice(condition.endIndex, consequence.startIndex))) {
+    return { start: consequence.startIndex, end: consequence.endIndex, text: `{ ${close} ${jump} }` };
+  }
+  const inner = indentationAt(scope.text, consequence.startIndex);
+  const outer = indentationAt(scope.text, host.startIndex);
+  return { start: condition.endIndex, end: consequence.endIndex, text: ` {${scope.eol}${inner}${close}${scope.eol}${inner}${jump}${scope.eol}${outer}}` };
+}
+
 /** Objects stored into C globals by the init body need HPyGlobals: reported. */
 function planGlobals(scope: Scope): void {
   const { api } = scope;
@@ -1163,7 +1380,8 @@ function planGlobals(scope: Scope): void {
     else if (isTypeFromSpec(callee)) what = `the type made by '${callee}'`;
     else if (subject(scope, right)?.kind === 'static-type' || scope.typeLocals.has(api.text(value))) what = `the type '${api.text(value)}'`;
     else if (globals.has(name) || callee.startsWith('Py')) what = `the object '${firstLine(api.text(right))}'`;
-    if (what) addFinding(scope, assign, `${what} is kept in the C global '${name}'`, [GLOBAL_NOTE]);
+    const refusal = scope.globalRefusals.get(name);
+    if (what) addFinding(scope, assign, `${what} is kept in the C global '${name}'`, refusal ? [`it stays a C global: ${refusal}`, GLOBAL_NOTE] : [GLOBAL_NOTE]);
   }
 }
 

@@ -560,7 +560,7 @@ function oldDeclarationSite(cx: Context, plan: FunctionPlan, old: string): Site 
   if (!mine) return null;
   const note = `'${old}' is no longer needed`;
   if (declarators.length === 1) {
-    const span = wholeLines(cx.file.text, d.declaration);
+    const span = withBlankAfterBrace(cx.file.text, wholeLines(cx.file.text, d.declaration));
     return { ...span, note, build: () => '' };
   }
   const i = declarators.indexOf(mine);
@@ -912,6 +912,17 @@ function statementsSite(cx: Context, start: SyntaxNode, end: SyntaxNode, lines: 
   const indent = indentationAt(file.text, start.startIndex);
   const text = [...comments, ...lines].join(`${api.eol}${indent}`);
   return { start: start.startIndex, end: end.endIndex, note, build: () => text };
+}
+
+/**
+ * Removed lines right after a `{` take the blank line that follows them along (the declarations
+ * of a block followed by a blank line, `{ PyObject *old; <blank> ...`): no blank line opens the block.
+ */
+function withBlankAfterBrace(text: string, span: Span): Span {
+  const before = text.slice(0, span.start);
+  if (span.start === 0 || !/\{[ \t]*\r?\n$/.test(before)) return span;
+  const blank = /^[ \t]*\r?\n/.exec(text.slice(span.end));
+  return blank ? { start: span.start, end: span.end + blank[0].length } : span;
 }
 
 /** The lines a node stands on, line break included, when it is alone on them; else the node. */

@@ -54,8 +54,9 @@
  * Left to other transforms, without a word when they exist: struct members (pyobject-field),
  * `(T *)x` casts to object structs and `(PyObject *)self` of a struct pointer (pyobject-head),
  * `PyInit_*` (pymoduledef), the `T_*` member types (pytype-spec), `Py_None` and the other
- * built-in objects (builtin-constant). Reported (warning) and left alone:
- * - file-scope `PyObject *` variables, which cannot hold a handle (they become `HPyGlobal`s);
+ * built-in objects (builtin-constant), file-scope `PyObject *` variables (pyobject-global, which
+ * makes them `HPyGlobal`s or reports why not). Reported (warning) and left alone:
+ * - file-scope `PyObject *` variables when no transform converts them (they cannot hold a handle);
  * - callbacks (functions used as values: methods, slots, ...) whose signature still has
  *   `PyObject *`: their signature is dictated by the API, and the transform of their table
  *   converts them; also callbacks without `ctx` and functions HPy calls without one (traverse,
@@ -196,7 +197,7 @@ export default defineTransform({
   concern: 'handles',
   safety: 'safe',
   default: true,
-  after: ['capi-call', 'builtin-constant', 'refcount-macro', 'pymethoddef', 'pytype-spec', 'pyarg-parse', 'pyobject-field'],
+  after: ['capi-call', 'builtin-constant', 'refcount-macro', 'py-type-macro', 'pymethoddef', 'pytype-spec', 'pyarg-parse', 'pyobject-field', 'pyobject-global'],
   rewrite(file, api) {
     const pass: Pass = { api, scope: contextScope(api.index, file.text), sites: [], left: [], leftNames: new Set(), signatures: projectSignatures(api) };
     for (const { fn } of api.matches(FUNCTIONS)) planFunction(pass, fn);

@@ -85,7 +85,11 @@
  * pyobject-head turns into `PointObject_AsStruct(ctx, self)`. In `tp_new`, `T *self =
  * (T *)type->tp_alloc(type, 0)` (or `PyObject_New(T, type)`) becomes `T *self; HPy h_self =
  * HPy_New(ctx, type, &self);`, its NULL tests `HPy_IsNull(h_self)`, and its uses as an object
- * (`(PyObject *)self`, `Py_DECREF(self)`, `return self`) `h_self`. `tp_dealloc` loses what HPy now
+ * (`(PyObject *)self`, `Py_DECREF(self)`, `return self`) `h_self`. The same holds for any other
+ * function of the file that allocates an instance of a converted type from a `PyTypeObject *`
+ * parameter (`vec2_alloc(PyTypeObject *type, ...)`, called by `tp_new` and by methods with the
+ * object's type): the parameter becomes `HPy type` (in its prototypes too) and the function gets
+ * `ctx` from missing-context (reported when that does not run). `tp_dealloc` loses what HPy now
  * does (`PyObject_GC_UnTrack`, `tp_free`, `PyObject_Del`, releasing object members, calling
  * `tp_clear`, the heap type's `Py_DECREF(Py_TYPE(self))`) and keeps its native work as an
  * `HPy_tp_destroy` impl (`void f(void *object)`); with nothing left it disappears, and so does
@@ -115,6 +119,9 @@
  *   `args[i]` / `nargs`) and argument parsing that pyarg-parse converts: like pymethoddef, a type
  *   whose `tp_new`/`tp_init` parses its arguments is converted only when pyarg-parse runs too (it is
  *   a review transform) and accepts the call's format.
+ * An allocating helper whose allocation is not the plain pattern, or whose type parameter is used
+ * for more than allocating and being passed on (`type->tp_name`, `type == &T`), is reported and
+ * left as it was (the type is converted anyway; pyobject-head then keeps the struct's head).
  * A type flag HPy lacks is dropped with a warning; a `T_OBJECT`/`T_OBJECT_EX` member is converted
  * with a note (its field must become an `HPyField`, pyobject-field). `.builtin_shape` is
  * pyobject-head's, `PyType_FromSpec`/`PyType_Ready` and adding the type to the module are
@@ -126,6 +133,7 @@ import {
   argParseProblem,
   callArguments,
   calleeName,
+  contextGuard,
   defineTransform,
   functionDeclarator,
   GETSET_DEF_FIELDS,
@@ -147,6 +155,7 @@ import {
   TYPE_SLOT_FIELDS,
   TYPE_SPEC_FIELDS,
   typeFlagOf,
+  typeSpecsOf,
   unparenthesize,
   unusedName,
   type ImplSignature,
@@ -201,6 +210,8 @@ interface FileModel {
   taken: Set<string>;
   /** Functions converted by a type of this pass, with the type. */
   claimed: Map<string, string>;
+  /** Object structs of the types that are HPy types once this pass is done. */
+  converted: Set<string>;
 }
 
 /** One slot of a type: the CPython field (`tp_init`, `sq_item`) and its value. */
@@ -261,9 +272,12 @@ export default defineTransform({
         continue;
       }
       for (const name of plan.impls.keys()) model.claimed.set(name, plan.variable);
+      if (plan.struct) model.converted.add(plan.struct);
       for (const c of plan.changes) api.replace(c, c.text);
       for (const r of plan.remarks) api.report(r.at, r.message, { severity: r.severity ?? 'note', notes: r.notes });
     }
+    for (const spec of typeSpecsOf(api)) if (spec.kind === 'HPyType_Spec' && spec.basicsize) model.converted.add(spec.basicsize);
+    planAllocatingHelpers(model);
   },
 });
 
@@ -290,7 +304,7 @@ function fileModel(api: RewriteApi, file: SourceFile): FileModel {
     const t = api.text(id);
     uses.set(t, [...(uses.get(t) ?? []), id]);
   }
-  return { api, file, declarations, functions, prototypes, forwards, uses, taken: new Set(), claimed: new Map() };
+  return { api, file, declarations, functions, prototypes, forwards, uses, taken: new Set(), claimed: new Map(), converted: new Set() };
 }
 
 /** `x` in `x`, `*x`, `x[]`, `*x[]`, `x = v`. */
@@ -341,11 +355,14 @@ function planType(model: FileModel, decl: SyntaxNode, kind: 'spec' | 'static', v
   return plan;
 }
 
-function problem(plan: TypePlan, at: SyntaxNode | Span, message: string, notes: string[]): void {
+/** What a function that allocates instances works on: a type's plan, or a helper's own. */
+type AllocationScope = Pick<TypePlan, 'model' | 'variable' | 'changes' | 'problems'>;
+
+function problem(plan: AllocationScope, at: SyntaxNode | Span, message: string, notes: string[]): void {
   plan.problems.push({ at, message, notes });
 }
 
-function leftAlone(plan: TypePlan): string {
+function leftAlone(plan: AllocationScope): string {
   return `'${plan.variable}' is left as it was`;
 }
 
@@ -882,7 +899,7 @@ function parseCallAccepted(plan: TypePlan, call: SyntaxNode, callee: string, nam
 }
 
 /** The allocation in `tp_new`: `T *self = (T *)type->tp_alloc(type, 0)` or `PyObject_New(T, type)`. */
-function newBody(plan: TypePlan, fn: SyntaxNode, name: string, type: string, at: SyntaxNode): boolean {
+function newBody(plan: AllocationScope, fn: SyntaxNode, name: string, type: string, at: SyntaxNode): boolean {
   const { api } = plan.model;
   const body = fn.childForFieldName('body')!;
   const allocs = body.descendantsOfType('call_expression').filter((c) => isAllocation(api, c, type));
@@ -948,7 +965,7 @@ function declarationOf(api: RewriteApi, body: SyntaxNode, variable: string): { p
 }
 
 /** After `HPy_New`, uses of the struct pointer as an object go to the handle. */
-function objectUses(plan: TypePlan, body: SyntaxNode, site: SyntaxNode, variable: string, handle: string, name: string): boolean {
+function objectUses(plan: AllocationScope, body: SyntaxNode, site: SyntaxNode, variable: string, handle: string, name: string): boolean {
   const { api } = plan.model;
   for (const id of body.descendantsOfType('identifier')) {
     if (api.text(id) !== variable || id.startIndex < site.endIndex) continue;
@@ -986,6 +1003,69 @@ function objectUse(api: RewriteApi, id: SyntaxNode): 'struct' | { node: SyntaxNo
     if (callee && !API_NAME.test(callee)) return 'struct';
   }
   return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers that allocate instances
+
+/**
+ * Functions of the file other than slots (`vec2_alloc(PyTypeObject *type, ...)`) that allocate an
+ * instance of a converted type from a type they receive: the allocation becomes `HPy_New`, as in
+ * `tp_new`, and the `PyTypeObject *` parameter an `HPy`.
+ */
+function planAllocatingHelpers(model: FileModel): void {
+  const { api } = model;
+  for (const [name, fn] of model.functions) {
+    const body = fn.childForFieldName('body');
+    if (!body || model.claimed.has(name) || api.index.callbacks.includes(name)) continue;
+    const params = oldParams(api, fn);
+    const index = params.findIndex((p) => p.pointee === 'PyTypeObject' && allocatedStruct(model, body, p.name));
+    if (index >= 0) planAllocatingHelper(model, fn, name, params[index], index);
+  }
+}
+
+/** The converted struct that `body` allocates from the type `type`, if it allocates one. */
+function allocatedStruct(model: FileModel, body: SyntaxNode, type: string): string | null {
+  const { api } = model;
+  const alloc = body.descendantsOfType('call_expression').find((c) => isAllocation(api, c, type));
+  if (!alloc) return null;
+  let value: SyntaxNode = alloc;
+  while (value.parent?.type === 'parenthesized_expression') value = value.parent;
+  const cast = value.parent?.type === 'cast_expression' ? /^(\w+)\s*\*$/.exec(api.text(value.parent.childForFieldName('type')!).trim()) : null;
+  const site = allocationSite(api, alloc, body);
+  const struct = cast ? cast[1] : site ? declarationOf(api, body, site.variable)?.pointee ?? null : null;
+  return struct && model.converted.has(struct) ? struct : null;
+}
+
+function planAllocatingHelper(model: FileModel, fn: SyntaxNode, name: string, param: OldParam, index: number): void {
+  const { api } = model;
+  const scope: AllocationScope = { model, variable: name, changes: [], problems: [] };
+  if (typeParamUses(scope, fn, name, param.name) && newBody(scope, fn, name, param.name, param.node)) {
+    scope.changes.push({ start: param.node.startIndex, end: param.node.endIndex, text: `HPy ${param.name}` });
+    for (const proto of model.prototypes.get(name) ?? []) {
+      const p = functionDeclarator(proto)?.childForFieldName('parameters')?.namedChildren.filter((c) => c.type === 'parameter_declaration')[index];
+      const id = p ? declaredIdentifier(p.childForFieldName('declarator')) : null;
+      if (p) scope.changes.push({ start: p.startIndex, end: p.endIndex, text: id ? `HPy ${api.text(id)}` : 'HPy' });
+    }
+  }
+  for (const p of scope.problems) api.report(p.at, p.message, { notes: p.notes });
+  // A helper gets its `ctx` from missing-context (reported once when that does not run).
+  if (scope.problems.length > 0 || !contextGuard(api).allows(fn.childForFieldName('body')!, 'HPy_New')) return;
+  for (const c of scope.changes) api.replace(c, c.text);
+}
+
+/** The type parameter of an allocating helper may only allocate or be passed on (as a handle). */
+function typeParamUses(scope: AllocationScope, fn: SyntaxNode, name: string, type: string): boolean {
+  const { api } = scope.model;
+  for (const id of fn.childForFieldName('body')!.descendantsOfType('identifier')) {
+    if (api.text(id) !== type || id.parent?.type === 'field_expression') continue;
+    // Passed on as it is, or cast to an object pointer (a handle needs no cast: pyobject-pointer drops it).
+    const cast = id.parent?.type === 'cast_expression' && /^(PyObject|PyTypeObject)\s*\*$/.test(api.text(id.parent.childForFieldName('type')!).trim()) ? id.parent : id;
+    if (cast.parent?.type === 'argument_list') continue;
+    problem(scope, id, `'${type}' is used in '${name}' other than to allocate or to pass it on: ${leftAlone(scope)}`, [`the type becomes an 'HPy' handle allocated from with 'HPy_New(ctx, ${type}, &p)': port this use by hand, then run hpy-migrate again`]);
+    return false;
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

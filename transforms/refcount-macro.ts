@@ -112,7 +112,7 @@ export default defineTransform({
   safety: 'safe',
   default: true,
   // Signatures first: bodies are converted once their functions have ctx (docs/PORTING-PIPELINE.md).
-  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-head', 'pyobject-field'],
+  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-global', 'pyobject-head', 'pyobject-field'],
   rewrite(_file, api) {
     const guard = contextGuard(api);
     for (const { call, name } of api.matches(REFCOUNT_CALL)) {

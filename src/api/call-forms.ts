@@ -101,6 +101,8 @@ export const CALL_OWNERS: Readonly<Record<string, string>> = {
   PyObject_GC_UnTrack: 'pyobject-head',
   // pyobject-field: traverse functions visit HPyFields.
   Py_VISIT: 'pyobject-field',
+  // py-type-macro: the borrowed type becomes a handle from HPy_Type, closed after its statement.
+  Py_TYPE: 'py-type-macro',
   // pymoduledef: objects added to the module in the init body (now the exec slot).
   PyModule_AddIntConstant: 'pymoduledef',
   PyModule_AddStringConstant: 'pymoduledef',

@@ -22,3 +22,6 @@ export * from './c-declarations.js';
 export * from './object-structs.js';
 export * from './slot-table.js';
 export * from './c-initializer.js';
+export * from './call-convertibility.js';
+export * from './statement-handles.js';
+export * from './object-globals.js';

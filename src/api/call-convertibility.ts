@@ -1,0 +1,31 @@
+/**
+ * Can a C-API call be converted by hpy-migrate at all? Signature transforms (methods, slots) ask
+ * before they give a function HPy types: a body left half on the C API for good would not
+ * compile, so a function with a call no transform can convert keeps its C-API signature, whole.
+ * (A call that a registered transform converts counts as convertible even when that transform is
+ * not selected: running transforms one at a time is a porter's way to work.)
+ */
+import { callFormOf, DIRECT_WHEN, TYPE_CHECKS } from './call-forms.js';
+import type { RewriteApi } from './types.js';
+
+/** Why no transform converts a call to `name` with these argument texts, or null. */
+export function unconvertedCallReason(api: RewriteApi, name: string, args: readonly string[]): string | null {
+  const cls = callFormOf(name);
+  if (!cls) return null;
+  switch (cls.form) {
+    case 'direct':
+      return DIRECT_WHEN[name]?.(args) ?? (api.isRegistered('capi-call') ? null : 'no transform converts it');
+    case 'type-check':
+      return TYPE_CHECKS[name] && api.isRegistered('capi-call') ? null : 'no transform converts it';
+    case 'owned':
+      return api.isRegistered(cls.owner!) ? null : `the ${cls.owner} transform that would convert it is not available`;
+    case 'no-counterpart':
+      return 'it has no HPy 0.9.0 counterpart';
+    case 'borrowed':
+      return 'it returns a borrowed reference, and no transform rewrites that ownership yet';
+    case 'steals':
+      return 'it steals a reference, and no transform rewrites that ownership yet';
+    default:
+      return cls.reason || 'its HPy form takes other arguments or several steps';
+  }
+}
