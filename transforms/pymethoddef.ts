@@ -93,7 +93,11 @@
  * - parameters that do not match the flags, a return type other than `PyObject *`;
  * - other uses of the argument tuple (`PyTuple_GetItem(args, i)`, which checks the index, passing
  *   `args` on) or of the keyword dict, and argument parsing that pyarg-parse will not convert;
- * - a table holding preprocessor conditionals or lacking its `{NULL}` sentinel.
+ * - a table holding preprocessor conditionals or lacking its `{NULL}` sentinel;
+ * - a method that calls something no transform converts (no HPy 0.9.0 counterpart, such as
+ *   `PyObject_GetIter`; a borrowed or stealing call no transform rewrites yet; a multi-step form):
+ *   an HPy signature around a body that stays on the C API would not compile
+ *   (`unconvertedCallReason` in `src/api/call-convertibility.ts`).
  * A table shares the fate of any other table listing one of its functions. The count of a
  * `METH_FASTCALL` function becomes `size_t`: its use in arithmetic is pointed out (note).
  * `extern PyMethodDef` declarations and single `PyMethodDef` objects are reported.
