@@ -391,11 +391,17 @@ function planFunctions(file: SourceFile, api: RewriteApi, tables: Table[]): Map<
   }
   for (const plan of plans.values()) plan.tables = tables.filter((t) => t.mentions.has(plan.name));
   const starts = new Set(tables.map((t) => t.decl.startIndex));
-  for (const plan of plans.values()) checkFunction(file, api, plan, starts);
+  // One walk over the file's identifiers, grouped by name (a walk per function is quadratic).
+  const identifiers = new Map<string, SyntaxNode[]>();
+  for (const id of file.tree.rootNode.descendantsOfType('identifier')) {
+    const name = file.text.slice(id.startIndex, id.endIndex);
+    if (plans.has(name)) identifiers.set(name, [...(identifiers.get(name) ?? []), id]);
+  }
+  for (const plan of plans.values()) checkFunction(file, api, plan, starts, identifiers.get(plan.name) ?? []);
   return plans;
 }
 
-function checkFunction(file: SourceFile, api: RewriteApi, plan: FunctionPlan, tableStarts: Set<number>): void {
+function checkFunction(file: SourceFile, api: RewriteApi, plan: FunctionPlan, tableStarts: Set<number>, uses: readonly SyntaxNode[]): void {
   const first = plan.rows[0];
   const at = methodNode(first);
   if (plan.rows.some((r) => r.kind !== first.kind || r.fastcall !== first.fastcall || r.pyname !== first.pyname || r.doc?.join() !== first.doc?.join())) {
@@ -409,7 +415,7 @@ function checkFunction(file: SourceFile, api: RewriteApi, plan: FunctionPlan, ta
       : { at, message: `'${plan.name}' is not defined in the project`, notes: ['convert this table by hand'] });
     return;
   }
-  checkUses(file, api, plan, at, tableStarts);
+  checkUses(file, api, plan, at, tableStarts, uses);
   checkCalls(api, plan);
   if (plan.findings.length === 0) planSignature(api, plan, first);
 }
@@ -444,16 +450,14 @@ function methodNode(row: Row): SyntaxNode {
 }
 
 /** Direct calls, value uses outside method tables, prototypes, symbol clashes. */
-function checkUses(file: SourceFile, api: RewriteApi, plan: FunctionPlan, at: SyntaxNode, tableStarts: Set<number>): void {
+function checkUses(file: SourceFile, api: RewriteApi, plan: FunctionPlan, at: SyntaxNode, tableStarts: Set<number>, uses: readonly SyntaxNode[]): void {
   const caller = api.index.functions.find((f) => f.calls.includes(plan.name));
   if (caller) {
     plan.findings.push({ at, message: `'${plan.name}' is also called directly, by '${caller.name}'`, notes: ["its signature becomes the HPy method signature: move the shared code into a helper that both call, then run hpy-migrate again"] });
   }
   const twin = api.index.functions.find((f) => f.name === plan.name && f.file !== file.path);
   if (twin) plan.findings.push({ at, message: `another function '${plan.name}' is defined in '${twin.file}'`, notes: [`'${plan.name}_def' is a global symbol: rename one of them`] });
-  const root = plan.def!.tree.rootNode;
-  for (const id of root.descendantsOfType('identifier')) {
-    if (id.text !== plan.name) continue;
+  for (const id of uses) {
     const use = classifyUse(id);
     if (use === 'prototype') plan.prototypes.push(prototypeOf(id)!);
     if (use === 'value' && !insideTable(id, tableStarts)) {
