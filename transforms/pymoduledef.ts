@@ -138,6 +138,8 @@
  * with the module stay as they are: the body transforms convert them, since the slot has `ctx`.
  */
 import {
+  declaredNames,
+  declaredIdentifier,
   callArguments,
   calleeName,
   callFormOf,
@@ -529,7 +531,7 @@ function newScope(api: RewriteApi, text: string, fn: SyntaxNode, body: SyntaxNod
     module,
     unit: indentUnit(text, body),
     specs: typeSpecs(api),
-    locals: declaredNames(api, fn),
+    locals: declaredNames(fn),
     typeLocals: new Map(),
     staticTypes: new Map(),
     dropped: new Set(init ? [module] : []),
@@ -641,26 +643,7 @@ function specPyName(api: RewriteApi, list: SyntaxNode | null): string | null {
   return name ? name.slice(name.lastIndexOf('.') + 1) : null;
 }
 
-/** Names declared by the parameters and declarations of a function. */
-function declaredNames(api: RewriteApi, fn: SyntaxNode): Set<string> {
-  const names = new Set<string>();
-  for (const { decl } of api.matches(`[(declaration) (parameter_declaration)] @decl`, fn)) {
-    for (const d of decl.childrenForFieldName('declarator')) {
-      const id = declaredIdentifier(d);
-      if (id) names.add(api.text(id));
-    }
-  }
-  return names;
-}
 
-/** `x` in `x`, `*x`, `x = 1`, `x[3]`, `*x[]`. */
-function declaredIdentifier(declarator: SyntaxNode): SyntaxNode | null {
-  let n: SyntaxNode | null = declarator;
-  while (n && n.type !== 'identifier') {
-    n = n.childForFieldName('declarator') ?? (n.type === 'parenthesized_declarator' ? n.firstNamedChild : null);
-  }
-  return n;
-}
 
 /** A declaration outside any function (preprocessor conditionals included). */
 function atFileScope(decl: SyntaxNode): boolean {

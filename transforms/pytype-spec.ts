@@ -129,6 +129,7 @@
  * becomes instantiable from Python (heap types inherit `object.__new__`): noted.
  */
 import {
+  declaredIdentifier,
   apiEntry,
   argParseProblem,
   callArguments,
@@ -307,14 +308,6 @@ function fileModel(api: RewriteApi, file: SourceFile): FileModel {
   return { api, file, declarations, functions, prototypes, forwards, uses, taken: new Set(), claimed: new Map(), converted: new Set() };
 }
 
-/** `x` in `x`, `*x`, `x[]`, `*x[]`, `x = v`. */
-function declaredIdentifier(declarator: SyntaxNode | null): SyntaxNode | null {
-  let d = declarator;
-  while (d && d.type !== 'identifier') {
-    d = d.type === 'init_declarator' || d.type === 'pointer_declarator' || d.type === 'array_declarator' ? d.childForFieldName('declarator') : null;
-  }
-  return d;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Planning a type

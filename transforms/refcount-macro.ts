@@ -59,6 +59,8 @@
  * per function. `Py_VISIT` is left to the traverse-function transforms.
  */
 import {
+  declaredNames,
+  declaredIdentifier,
   apiEntry,
   callArguments,
   contextGuard,
@@ -293,31 +295,11 @@ function nonLocalNote(name: string, kind: VariableKind, value: string): string {
 function variableKind(api: RewriteApi, stmt: SyntaxNode, x: SyntaxNode): VariableKind {
   const fn = enclosingFunction(stmt);
   if (x.type !== 'identifier' || !fn) return 'other';
-  return declaredNames(api, fn).has(api.text(x)) ? 'local' : 'global';
+  return declaredNames(fn).has(api.text(x)) ? 'local' : 'global';
 }
 
-const DECLARATION = `[(declaration) (parameter_declaration)] @decl`;
 
-/** Names declared by the parameters and declarations of a function definition. */
-function declaredNames(api: RewriteApi, fn: SyntaxNode): Set<string> {
-  const names = new Set<string>();
-  for (const { decl } of api.matches(DECLARATION, fn)) {
-    for (const d of decl.childrenForFieldName('declarator')) {
-      const id = declaredIdentifier(d);
-      if (id) names.add(api.text(id));
-    }
-  }
-  return names;
-}
 
-/** `x` in `x`, `*x`, `x = 1`, `x[3]`, `(*x)(void)`. */
-function declaredIdentifier(declarator: SyntaxNode): SyntaxNode | null {
-  let n: SyntaxNode | null = declarator;
-  while (n && n.type !== 'identifier') {
-    n = n.childForFieldName('declarator') ?? (n.type === 'parenthesized_declarator' ? n.firstNamedChild : null);
-  }
-  return n;
-}
 
 /** Is `node` a member reached through a pointer (`self->field`, `((T *)self)->field`)? */
 function isMemberAccess(node: SyntaxNode): boolean {

@@ -114,3 +114,24 @@ export function unparenthesize(node: SyntaxNode): SyntaxNode {
   while (n.type === 'parenthesized_expression' && n.namedChildCount === 1) n = n.namedChildren[0];
   return n;
 }
+
+/** The declared identifier of a declarator: `x` in `x`, `*x`, `x = 1`, `x[3]`, `(*x)(void)`. */
+export function declaredIdentifier(declarator: SyntaxNode | null): SyntaxNode | null {
+  let n: SyntaxNode | null = declarator;
+  while (n && n.type !== 'identifier') {
+    n = n.childForFieldName('declarator') ?? (n.type === 'parenthesized_declarator' ? n.firstNamedChild : null);
+  }
+  return n;
+}
+
+/** Names declared by the parameters and local declarations of a function definition. */
+export function declaredNames(fn: SyntaxNode): Set<string> {
+  const names = new Set<string>();
+  for (const decl of fn.descendantsOfType(['declaration', 'parameter_declaration'])) {
+    for (const d of decl.childrenForFieldName('declarator')) {
+      const id = declaredIdentifier(d);
+      if (id) names.add(id.text);
+    }
+  }
+  return names;
+}
