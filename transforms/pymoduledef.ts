@@ -643,8 +643,6 @@ function specPyName(api: RewriteApi, list: SyntaxNode | null): string | null {
   return name ? name.slice(name.lastIndexOf('.') + 1) : null;
 }
 
-
-
 /** A declaration outside any function (preprocessor conditionals included). */
 function atFileScope(decl: SyntaxNode): boolean {
   return enclosingFunction(decl) === null;

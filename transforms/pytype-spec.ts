@@ -308,7 +308,6 @@ function fileModel(api: RewriteApi, file: SourceFile): FileModel {
   return { api, file, declarations, functions, prototypes, forwards, uses, taken: new Set(), claimed: new Map(), converted: new Set() };
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Planning a type
 

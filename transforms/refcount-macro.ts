@@ -298,9 +298,6 @@ function variableKind(api: RewriteApi, stmt: SyntaxNode, x: SyntaxNode): Variabl
   return declaredNames(fn).has(api.text(x)) ? 'local' : 'global';
 }
 
-
-
-
 /** Is `node` a member reached through a pointer (`self->field`, `((T *)self)->field`)? */
 function isMemberAccess(node: SyntaxNode): boolean {
   const n = unparenthesize(node);
