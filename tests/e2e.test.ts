@@ -2,7 +2,7 @@
  * Run (DESIGN.md §5, step 4): each extension in fixtures/extensions/ builds and passes its own
  * pytest suite; the migrated copy will have to pass the same suite as an HPy universal build.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -133,10 +133,7 @@ def test_leaky():
     assert leakprobe.maybe_leak(True) is None
 `;
 
-/**
- * Runs the probe through the runner from a throw-away source folder that also holds tally's
- * setup.py and conftest.py (both are generic over the folder's *.c files).
- */
+/** Runs the probe through the runner (which adds the shared setup.py and conftest.py). */
 async function runLeakProbe(options: RunExtensionOptions): Promise<RunExtensionResult> {
   const parent = mkdtempSync(join(tmpdir(), 'hpy-migrate-probe-'));
   const source = join(parent, 'leakprobe');
@@ -144,9 +141,6 @@ async function runLeakProbe(options: RunExtensionOptions): Promise<RunExtensionR
     mkdirSync(source);
     writeFileSync(join(source, 'leakprobe.c'), LEAK_PROBE_C);
     writeFileSync(join(source, 'test_leakprobe.py'), LEAK_PROBE_TESTS);
-    for (const file of ['setup.py', 'conftest.py']) {
-      copyFileSync(join(extensionsDir, 'tally', file), join(source, file));
-    }
     return await runExtensionDir(source, options);
   } finally {
     rmSync(parent, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * copy, optionally migrate, build with the venv's Python, run the extension's pytest suite.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { repoRoot, requireHpy, venvPython } from './python.js';
@@ -36,6 +36,10 @@ export interface PytestCounts {
   errors: number;
 }
 
+/** setup.py (builds every *.c of the folder, C API or HPy) and conftest.py (LeakDetector under HPY=debug). */
+export const harnessDir: string = join(repoRoot, 'tests', 'support', 'extension-harness');
+const HARNESS_FILES = ['setup.py', 'conftest.py'];
+
 /** Folder holding one sub-folder per end-to-end extension. */
 export const extensionsDir: string = join(repoRoot, 'fixtures', 'extensions');
 
@@ -64,6 +68,10 @@ export async function runExtensionDir(
   const abi = options.abi ?? 'cpython';
   const workDir = mkdtempSync(join(tmpdir(), `hpy-migrate-e2e-${basename(sourceDir)}-`));
   cpSync(sourceDir, workDir, { recursive: true, filter: (path) => !isBuildOutput(path) });
+  // An extension folder holds its C sources and tests; the build and the leak check are shared.
+  for (const file of HARNESS_FILES) {
+    if (!existsSync(join(workDir, file))) copyFileSync(join(harnessDir, file), join(workDir, file));
+  }
   const log: string[] = [`# ${sourceDir} copied to ${workDir} (abi ${abi}, debug ${options.debug === true})`];
 
   if (options.migrate) {
