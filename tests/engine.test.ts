@@ -137,3 +137,15 @@ describe('order', () => {
     expect(() => orderTransforms([{ id: 'a', after: ['b'] }, { id: 'b', after: ['a'] }])).toThrow(/cyclic/);
   });
 });
+
+describe('diagnostics', () => {
+  it('keeps one of the same finding told by several transforms (the first)', () => {
+    const teller = (id: string) =>
+      defineTransform({
+        id, summary: 'tells', concern: 'handles', safety: 'safe', default: true,
+        rewrite(_f, api) { api.report({ start: 4, end: 5 }, 'the same finding'); },
+      });
+    const r = run('int a;\n', [teller('first'), teller('second')]);
+    expect(r.diagnostics.map((d) => `${d.transform}: ${d.message}`)).toEqual(['first: the same finding']);
+  });
+});

@@ -128,7 +128,7 @@ export function runFile(input: RunFileInput): FileResult {
       failed = true;
     }
   }
-  const diagnostics = pending.map((d) => toDiagnostic(path, original, starts, maps.slice(0, d.maps), d));
+  const diagnostics = withoutRepeats(pending.map((d) => toDiagnostic(path, original, starts, maps.slice(0, d.maps), d)));
   sortDiagnostics(diagnostics);
   if (failed) {
     return { path, original, output: original, status: 'failed', transforms: [], edits: 0, appliedEdits: [], diagnostics };
@@ -145,6 +145,20 @@ function toDiagnostic(file: string, original: string, starts: number[], maps: Pa
   const out: Diagnostic = { file, start, end, line: a.line, column: a.column, endLine: b.line, endColumn: b.column, severity: d.severity, transform: d.transform, message: d.message, notes: d.notes };
   if (d.safety) out.safety = d.safety;
   return out;
+}
+
+/**
+ * The same finding (position, severity, message) told by several transforms is one finding: the
+ * first transform to tell it keeps it (e.g. "'f' does not receive a ctx" from each body transform).
+ */
+function withoutRepeats(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const key = `${d.start}:${d.end}:${d.severity}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, note: 2 };
