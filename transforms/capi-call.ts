@@ -40,6 +40,11 @@
  * argument text is kept byte for byte, except a literal `NULL` passed for a handle parameter
  * that HPy lets be null, which becomes `HPy_NULL`. `PyErr_Occurred()` is rewritten only where its
  * result is tested for truth or compared with `NULL`, since `HPyErr_Occurred` returns an int flag.
+ * Type checks without a dedicated HPy checker (`PyLong_Check(o)`) become
+ * `HPy_TypeCheck(ctx, o, ctx->h_LongType)`, which accepts subclasses as the macro did.
+ * `Py_BEGIN_ALLOW_THREADS` ... `Py_END_ALLOW_THREADS` (one block, no API call inside) becomes
+ * `HPy_BEGIN_LEAVE_PYTHON(ctx)` ... `HPy_END_LEAVE_PYTHON(ctx)`; a block that calls the API, or a
+ * lone macro, is reported and left (HPy allows no HPy call while Python is left).
  *
  * ## Limits
  * Reported (warning) and left alone:
@@ -107,8 +112,47 @@ export default defineTransform({
       else if (cls.form === 'type-check') convertTypeCheck(api, guard, { call, name, args }, cls);
       else reportForm(api, name, cls);
     }
+    convertThreadMacros(file.text, file.tree.rootNode, api, guard);
   },
 });
+
+const THREAD_MACROS: Record<string, string> = {
+  Py_BEGIN_ALLOW_THREADS: 'HPy_BEGIN_LEAVE_PYTHON(ctx)',
+  Py_END_ALLOW_THREADS: 'HPy_END_LEAVE_PYTHON(ctx)',
+};
+
+/**
+ * `Py_BEGIN_ALLOW_THREADS` / `Py_END_ALLOW_THREADS` are parsed through a mask (a `{ ... }` block),
+ * so they are found in the text: each pair inside one function becomes the HPy pair, which also
+ * opens and closes a block. A block that still calls the API is reported (HPy allows no HPy call
+ * between the two) and left, as is a lone macro.
+ */
+function convertThreadMacros(text: string, root: SyntaxNode, api: RewriteApi, guard: ContextGuard): void {
+  const found = [...text.matchAll(/\bPy_(?:BEGIN|END)_ALLOW_THREADS\b/g)].map((m) => ({ name: m[0], start: m.index!, end: m.index! + m[0].length }));
+  for (let i = 0; i < found.length; i++) {
+    const begin = found[i];
+    if (begin.name !== 'Py_BEGIN_ALLOW_THREADS') continue;
+    const node = root.descendantForIndex(begin.start, begin.end);
+    if (node.type === 'comment' || node.type === 'string_content' || node.type === 'string_literal') continue;
+    const end = found[i + 1];
+    // The masks make the pair a `{ ... }` block: it must be one block, opened and closed here.
+    const block = node.type === 'compound_statement' ? node : node.parent;
+    if (!end || end.name !== 'Py_END_ALLOW_THREADS' || block?.type !== 'compound_statement' || block.startIndex !== begin.start || block.endIndex !== end.start + 1) {
+      api.report(begin, `'${begin.name}' without its 'Py_END_ALLOW_THREADS' in the same block: left alone`, { notes: ['write HPy_BEGIN_LEAVE_PYTHON(ctx) ... HPy_END_LEAVE_PYTHON(ctx) by hand'] });
+      continue;
+    }
+    const inside = text.slice(begin.end, end.start);
+    // Calls of the API (types such as HPy_ssize_t are fine while Python is left).
+    const apiUse = /\b(?:_?Py[A-Z]\w*|HPy\w*)(?=\s*\()|\bctx\b/.exec(inside.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:[^"\\\n]|\\.)*"/g, ''));
+    if (apiUse) {
+      api.report(begin, `'${apiUse[0]}' is used between the thread macros: left alone`, { notes: ['HPy allows no HPy call between HPy_BEGIN_LEAVE_PYTHON and HPy_END_LEAVE_PYTHON: move it out of the block, then run hpy-migrate again'] });
+      continue;
+    }
+    if (!guard.allows(node, begin.name)) continue;
+    api.replace(begin, THREAD_MACROS[begin.name]);
+    api.replace(end, THREAD_MACROS[end.name]);
+  }
+}
 
 /** Functions defined in the project or declared in this file: their calls are not API calls. */
 function projectFunctionNames(api: RewriteApi): Set<string> {

@@ -59,6 +59,17 @@ export const DEFAULT_MASKS: readonly MaskRule[] = [
     replace: (m) => padTo(m, '}'),
   },
   {
+    // Their HPy counterparts open and close a block too (the text has no semicolons either).
+    name: 'HPy_BEGIN_LEAVE_PYTHON',
+    pattern: /\bHPy_BEGIN_LEAVE_PYTHON\s*\([^()]*\)/g,
+    replace: (m) => padTo(m, '{'),
+  },
+  {
+    name: 'HPy_END_LEAVE_PYTHON',
+    pattern: /\bHPy_END_LEAVE_PYTHON\s*\([^()]*\)/g,
+    replace: (m) => padTo(m, '}'),
+  },
+  {
     // HPy's own definition macros stand at file scope without a semicolon (already-ported code):
     // mask each as one declaration so the next line does not become an ERROR.
     name: 'HPy definition macros',
