@@ -7,6 +7,7 @@ const SAMPLE = [
   'static PyTypeObject T = {\n    PyVarObject_HEAD_INIT(NULL, 0)\n    "m.T",\n    sizeof(Point),\n};\n',
   'static PyTypeObject U = {\n    PyObject_HEAD_INIT(&PyType_Type)\n    0,\n    "m.U",\n};\n',
   'static int f(void) {\n    Py_BEGIN_ALLOW_THREADS\n    work();\n    Py_END_ALLOW_THREADS\n    return 0;\n}\n',
+  'static int counter; HPyDef_METH_IMPL(b_def, "b", b_impl, HPyFunc_NOARGS)\nstatic int after;\n',
   'HPyDef_METH_IMPL(a_def, "a", a_impl, HPyFunc_O)\nHPyDef_MEMBER(x_member, "x", HPyMember_DOUBLE, offsetof(Point, x),\n              .readonly = 1)\nHPyType_HELPERS(Point)\nHPy_MODINIT(m, m_def)\nstatic int after;\n',
 ];
 

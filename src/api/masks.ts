@@ -73,7 +73,8 @@ export const DEFAULT_MASKS: readonly MaskRule[] = [
     // HPy's own definition macros stand at file scope without a semicolon (already-ported code):
     // mask each as one declaration so the next line does not become an ERROR.
     name: 'HPy definition macros',
-    pattern: /^[ \t]*(?:HPyDef_[A-Z_]+|HPyType_(?:LEGACY_)?HELPERS|HPy_MODINIT|HPyCapsule_DESTRUCTOR)\s*\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)/gm,
+    // At the start of a line, or after another declaration on the same line (`; HPyDef_...`).
+    pattern: /(?:^|(?<=[;}]))[ \t]*(?:HPyDef_[A-Z_]+|HPyType_(?:LEGACY_)?HELPERS|HPy_MODINIT|HPyCapsule_DESTRUCTOR)\s*\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)/gm,
     replace: (m) => {
       const lead = /^[ \t]*/.exec(m)![0];
       const rest = m.slice(lead.length);
