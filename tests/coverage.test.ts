@@ -21,6 +21,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { codeWithoutCommentsAndStrings } from '../src/api/index.js';
 import { cli, tempTree } from './support/cli-harness.js';
 import { repoRoot } from './support/python.js';
 
@@ -86,10 +87,7 @@ function mentions(text: string, name: string): boolean {
   return new RegExp(`(?<![A-Za-z0-9_])${name}(?![A-Za-z0-9_])`).test(text);
 }
 
-/** The code without comments and string literals (as e2e.test.ts `leftovers`). */
-function codeOnly(text: string): string {
-  return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:[^"\\\n]|\\.)*"/g, '');
-}
+const codeOnly = codeWithoutCommentsAndStrings;
 
 type Outcome = 'handled' | 'reported' | 'gap';
 

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { codeWithoutCommentsAndStrings } from '../src/api/index.js';
 import { cli } from './support/cli-harness.js';
 import {
   extensionNames,
@@ -45,7 +46,7 @@ const PORTED = new Set<string>(['kvtools', 'ringbuf', 'tally', 'vec2']);
 function leftovers(dir: string): string[] {
   const found: string[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.c') || f.endsWith('.h'))) {
-    const text = readFileSync(join(dir, file), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:[^"\\\n]|\\.)*"/g, '');
+    const text = codeWithoutCommentsAndStrings(readFileSync(join(dir, file), 'utf8'));
     for (const m of text.matchAll(/\bPython\.h\b|\bPyObject\b|\bPy_\w+/g)) found.push(`${file}: ${m[0]}`);
   }
   return [...new Set(found)];

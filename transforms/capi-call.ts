@@ -66,6 +66,7 @@
  */
 import {
   callArguments,
+  codeWithoutCommentsAndStrings,
   callFormOf,
   contextGuard,
   defineTransform,
@@ -143,7 +144,7 @@ function convertThreadMacros(text: string, root: SyntaxNode, api: RewriteApi, gu
     }
     const inside = text.slice(begin.end, end.start);
     // Calls of the API (types such as HPy_ssize_t are fine while Python is left).
-    const apiUse = /\b(?:_?Py[A-Z]\w*|HPy\w*)(?=\s*\()|\bctx\b/.exec(inside.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:[^"\\\n]|\\.)*"/g, ''));
+    const apiUse = /\b(?:_?Py[A-Z]\w*|HPy\w*)(?=\s*\()|\bctx\b/.exec(codeWithoutCommentsAndStrings(inside));
     if (apiUse) {
       api.report(begin, `'${apiUse[0]}' is used between the thread macros: left alone`, { notes: ['HPy allows no HPy call between HPy_BEGIN_LEAVE_PYTHON and HPy_END_LEAVE_PYTHON: move it out of the block, then run hpy-migrate again'] });
       continue;

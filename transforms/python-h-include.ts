@@ -42,7 +42,7 @@
  * name as a CPython one (a project's own `datetime.h`) is reported too. Includes produced by macros
  * (`#include MODULE_HEADER`) are not looked at.
  */
-import { defineTransform, indentationAt, type RewriteApi, type SyntaxNode } from '../src/api/index.js';
+import { codeWithoutCommentsAndStrings, defineTransform, indentationAt, type RewriteApi, type SyntaxNode } from '../src/api/index.js';
 
 const INCLUDE = `(preproc_include path: [(system_lib_string) (string_literal)] @path) @include`;
 
@@ -81,10 +81,6 @@ const CPYTHON_DIRECTORIES = /^(cpython|internal)\//;
 // What structmember.h declares that code uses: member tables, their type codes and flags.
 const STRUCTMEMBER_NAMES = /\b(?:PyMemberDef|T_[A-Z_]+|Py_T_[A-Z_]+|READONLY|Py_READONLY|PY_WRITE_RESTRICTED|Py_RELATIVE_OFFSET)\b/;
 
-function withoutComments(text: string): string {
-  return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
-}
-
 function includes(api: RewriteApi): Include[] {
   return api.matches(INCLUDE).map(({ include, path }) => ({ node: include, path, header: api.text(path).slice(1, -1).trim() }));
 }
@@ -102,7 +98,7 @@ export default defineTransform<PythonHIncludeOptions>({
     const hasHpy = all.some((i) => i.header === 'hpy.h');
     const keep = options.keepPythonH === true;
     for (const inc of all) {
-      if (inc.header === 'structmember.h' && !keep && !STRUCTMEMBER_NAMES.test(withoutComments(file.text))) {
+      if (inc.header === 'structmember.h' && !keep && !STRUCTMEMBER_NAMES.test(codeWithoutCommentsAndStrings(file.text))) {
         // Nothing of it is used any more (member tables became HPyDef_MEMBER); offsetof stays.
         if (/\boffsetof\b/.test(file.text) && !all.some((i) => i.header === 'stddef.h')) api.replace(inc.path, '<stddef.h>');
         else api.remove(lineSpan(inc.node, inc.node, file.text));

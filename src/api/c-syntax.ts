@@ -135,3 +135,8 @@ export function declaredNames(fn: SyntaxNode): Set<string> {
   }
   return names;
 }
+
+/** The text without comments and string literals, for searching names in code (offsets change). */
+export function codeWithoutCommentsAndStrings(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:[^"\\\n]|\\.)*"/g, '');
+}
