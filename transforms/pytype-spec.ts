@@ -104,6 +104,8 @@
  * ## Limits
  * Reported (warning), and the whole type is left as it was (hybrid ABI can keep it through
  * `.legacy_slots` of a legacy type):
+ * - a slot function that calls something no transform converts (`PyObject_GetIter`, a borrowed
+ *   or stealing call, ...): its HPy signature would wrap a body left on the C API;
  * - slots without an HPy 0.9.0 counterpart (`tp_iter`, `tp_iternext`, `tp_getattro`,
  *   `tp_setattro`, `tp_descr_get`/`set`, `tp_del`, `am_*`), `tp_base`/`tp_bases` (type
  *   parameters), non-zero `tp_itemsize`, `tp_weaklistoffset`, `tp_dictoffset`,
@@ -129,6 +131,8 @@
  * becomes instantiable from Python (heap types inherit `object.__new__`): noted.
  */
 import {
+  unconvertedCallReason,
+  functionName,
   declaredIdentifier,
   apiEntry,
   argParseProblem,
@@ -342,6 +346,7 @@ function planType(model: FileModel, decl: SyntaxNode, kind: 'spec' | 'static', v
   }
   const flags = flagsText(plan);
   checkExclusiveUses(plan);
+  checkSlotCalls(plan);
   checkTypeUses(plan);
   if (plan.problems.length === 0) emitType(plan, flags);
   return plan;
@@ -1177,6 +1182,33 @@ function outsideUses(plan: TypePlan, name: string, own: SyntaxNode[]): SyntaxNod
 function declaredName(decl: SyntaxNode): SyntaxNode | null {
   const fdecl = functionDeclarator(decl);
   return fdecl ? fdecl.childForFieldName('declarator') : declaredIdentifier(decl.childForFieldName('declarator'));
+}
+
+const SLOT_FUNCTIONS = '(function_definition) @fn';
+const SLOT_CALLS = '(call_expression function: (identifier) @callee) @call';
+const TUPLE_ACCESS = new Set(['PyTuple_GET_ITEM', 'PyTuple_GET_SIZE', 'PyTuple_Size']);
+
+/**
+ * A slot function that calls something no transform converts keeps the whole type on the C API:
+ * an HPy slot signature around a body left on the C API would not compile (as for methods).
+ */
+function checkSlotCalls(plan: TypePlan): void {
+  const { api } = plan.model;
+  const names = new Set(plan.exclusive.map((e) => e.name));
+  for (const { fn } of api.matches(SLOT_FUNCTIONS)) {
+    const name = functionName(fn);
+    if (!name || !names.has(name)) continue;
+    for (const { callee, call } of api.matches(SLOT_CALLS, fn)) {
+      // The argument tuple of tp_new/tp_init becomes an array: this transform rewrites those.
+      if (TUPLE_ACCESS.has(api.text(callee))) continue;
+      const why = unconvertedCallReason(api, api.text(callee), callArguments(call).map((a) => api.text(a)));
+      if (!why) continue;
+      problem(plan, callee, `'${name}' calls '${api.text(callee)}', which stays on the C API (${why}): ${leftAlone(plan)}`, [
+        'a type is converted whole or not at all: rewrite this call by hand (or wait for the transform that converts it), then run hpy-migrate again',
+      ]);
+      return;
+    }
+  }
 }
 
 function checkExclusiveUses(plan: TypePlan): void {
