@@ -29,6 +29,7 @@ const EPILOG = `
 Examples:
   hpy-migrate src/                      show the patch for every .c/.h under src/ (nothing written)
   hpy-migrate --write src/              apply it in place (refuses files with uncommitted changes)
+  hpy-migrate --all --write src/        a complete port: also the review transforms (read their notes)
   hpy-migrate --patch port.diff src/    write the patch to port.diff, then: git apply port.diff
   hpy-migrate --check src/              exit 1 if anything would change (CI, pre-commit)
   hpy-migrate --list-transforms         what each transform does; --explain ID for the details
