@@ -433,7 +433,7 @@ function checkCalls(api: RewriteApi, plan: FunctionPlan): void {
   for (const { callee, call } of api.matches(BODY_CALLS, body)) {
     const name = api.text(callee);
     if (TUPLE_ITEM.has(name) || TUPLE_SIZE.has(name) || name === 'PyTuple_GetItem') continue;
-    const why = unconvertedCallReason(api, name, callArguments(call).map((a) => api.text(a)));
+    const why = unconvertedCallReason(api, name, callArguments(call).map((a) => api.text(a)), call);
     if (!why) continue;
     plan.findings.push({
       at: callee,

@@ -1201,7 +1201,7 @@ function checkSlotCalls(plan: TypePlan): void {
     for (const { callee, call } of api.matches(SLOT_CALLS, fn)) {
       // The argument tuple of tp_new/tp_init becomes an array: this transform rewrites those.
       if (TUPLE_ACCESS.has(api.text(callee))) continue;
-      const why = unconvertedCallReason(api, api.text(callee), callArguments(call).map((a) => api.text(a)));
+      const why = unconvertedCallReason(api, api.text(callee), callArguments(call).map((a) => api.text(a)), call);
       if (!why) continue;
       problem(plan, callee, `'${name}' calls '${api.text(callee)}', which stays on the C API (${why}): ${leftAlone(plan)}`, [
         'a type is converted whole or not at all: rewrite this call by hand (or wait for the transform that converts it), then run hpy-migrate again',

@@ -6,10 +6,13 @@
  * not selected: running transforms one at a time is a porter's way to work.)
  */
 import { callFormOf, DIRECT_WHEN, TYPE_CHECKS } from './call-forms.js';
-import type { RewriteApi } from './types.js';
+import type { RewriteApi, SyntaxNode } from './types.js';
 
-/** Why no transform converts a call to `name` with these argument texts, or null. */
-export function unconvertedCallReason(api: RewriteApi, name: string, args: readonly string[]): string | null {
+/**
+ * Why no transform converts a call to `name` with these argument texts, or null. `call` (the
+ * call_expression) lets an ownership transform judge the call in its place (its scope, its uses).
+ */
+export function unconvertedCallReason(api: RewriteApi, name: string, args: readonly string[], call?: SyntaxNode): string | null {
   const cls = callFormOf(name);
   if (!cls) return null;
   switch (cls.form) {
