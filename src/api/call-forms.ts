@@ -114,6 +114,8 @@ export const CALL_OWNERS: Readonly<Record<string, string>> = {
   // pymethoddef: docstrings of method tables.
   PyDoc_STRVAR: 'pymethoddef',
   PyDoc_STR: 'pymethoddef',
+  // borrowed-reference: borrowed getters become new handles, closed on every path out.
+  // stolen-reference: stealing setters, tuple/list creation (builders), 'N' in Py_BuildValue.
 };
 
 /**
