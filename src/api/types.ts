@@ -9,6 +9,9 @@ export type Tree = Parser.Tree;
 /** `safe`: the rewrite keeps the meaning. `review`: it compiles, but a person must confirm it. */
 export type Safety = 'safe' | 'review';
 
+/** What the port aims at: a pure HPy module (`universal`), or HPy beside legacy C-API code (`hybrid`). */
+export type Target = 'universal' | 'hybrid';
+
 /** How bad a finding is. `error` fails the file (it is left unchanged). */
 export type Severity = 'error' | 'warning' | 'note';
 
@@ -45,6 +48,8 @@ export interface Diagnostic {
   transform: string;
   message: string;
   notes: string[];
+  /** What to write by hand instead, when the transform knows (one line). */
+  suggestion?: string;
   /** Safety of the edit this diagnostic describes, if any. */
   safety?: Safety;
 }
@@ -69,6 +74,8 @@ export interface EditOptions {
 export interface ReportOptions {
   severity?: Severity;
   notes?: string[];
+  /** What to write by hand instead (one line), for findings about code left unconverted. */
+  suggestion?: string;
 }
 
 /** What a transform sees of the file it rewrites. */
@@ -92,6 +99,8 @@ export interface RewriteApi {
   readonly index: ProjectIndex;
   /** The file's line ending. */
   readonly eol: '\n' | '\r\n';
+  /** The run's target (`--target`): in `hybrid`, code that cannot be converted stays on HPy's legacy path. */
+  readonly target: Target;
   /**
    * Is a transform with this id part of hpy-migrate (registered, whether selected for this run or
    * not)? Lets a transform leave a construct to another one only when that one exists.

@@ -1,7 +1,7 @@
-import type { CParser, Diagnostic, Edit, EditOptions, Match, ProjectIndex, RewriteApi, Safety, Span, SyntaxNode, Transform, Tree } from '../api/index.js';
+import type { CParser, Diagnostic, Edit, EditOptions, Match, ProjectIndex, RewriteApi, Safety, Span, SyntaxNode, Target, Transform, Tree } from '../api/index.js';
 
 /** A diagnostic before it is positioned in the original file. */
-export type PendingDiagnostic = Pick<Diagnostic, 'start' | 'end' | 'severity' | 'transform' | 'message' | 'notes' | 'safety'>;
+export type PendingDiagnostic = Pick<Diagnostic, 'start' | 'end' | 'severity' | 'transform' | 'message' | 'notes' | 'safety' | 'suggestion'>;
 
 /** What one pass of one transform needs. Edits and diagnostics are collected into the arrays. */
 export interface RewriteApiInput {
@@ -13,6 +13,8 @@ export interface RewriteApiInput {
   transform: Transform<any>;
   /** Ids of every registered transform (undefined: assume every id is registered). */
   registered?: readonly string[];
+  /** The run's target (default `universal`). */
+  target?: Target;
   /** Ids of the transforms of this run. */
   selected: readonly string[];
   edits: Edit[];
@@ -42,6 +44,7 @@ export function createRewriteApi(input: RewriteApiInput): RewriteApi {
   return {
     index: input.index,
     eol: input.eol,
+    target: input.target ?? 'universal',
     isRegistered(id) {
       return input.registered === undefined || input.registered.includes(id);
     },
@@ -74,7 +77,9 @@ export function createRewriteApi(input: RewriteApiInput): RewriteApi {
     },
     report(target, message, options) {
       const s = spanOf(target);
-      diagnostics.push({ ...s, severity: options?.severity ?? 'warning', transform: transform.id, message, notes: options?.notes ?? [] });
+      const d: PendingDiagnostic = { ...s, severity: options?.severity ?? 'warning', transform: transform.id, message, notes: options?.notes ?? [] };
+      if (options?.suggestion) d.suggestion = options.suggestion;
+      diagnostics.push(d);
     },
   };
 }

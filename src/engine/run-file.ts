@@ -10,6 +10,7 @@ import {
   type ProjectIndex,
   type Severity,
   type Span,
+  type Target,
   type Transform,
   type Tree,
 } from '../api/index.js';
@@ -29,6 +30,8 @@ export interface RunFileInput {
   parser: CParser;
   /** Ids of every registered transform, selected or not (see `RewriteApi.isRegistered`). */
   registered?: readonly string[];
+  /** The run's target (default `universal`; see `RewriteApi.target`). */
+  target?: Target;
 }
 
 /** `changed`/`unchanged`: processed; `failed`: left as it was, with an error diagnostic. */
@@ -80,7 +83,7 @@ export function runFile(input: RunFileInput): FileResult {
   for (const t of input.transforms) {
     const passDiagnostics: PendingDiagnostic[] = [];
     const edits: Edit[] = [];
-    const api = createRewriteApi({ text, eol, tree, parser, index: input.index, transform: t, registered: input.registered, selected: input.transforms.map((x) => x.id), edits, diagnostics: passDiagnostics });
+    const api = createRewriteApi({ text, eol, tree, parser, index: input.index, transform: t, registered: input.registered, target: input.target, selected: input.transforms.map((x) => x.id), edits, diagnostics: passDiagnostics });
     try {
       t.rewrite({ path, text, tree, eol }, api, input.options?.[t.id] ?? {});
     } catch (e) {
@@ -143,6 +146,7 @@ function toDiagnostic(file: string, original: string, starts: number[], maps: Pa
   const a = lineColumn(starts, start, original);
   const b = lineColumn(starts, end, original);
   const out: Diagnostic = { file, start, end, line: a.line, column: a.column, endLine: b.line, endColumn: b.column, severity: d.severity, transform: d.transform, message: d.message, notes: d.notes };
+  if (d.suggestion) out.suggestion = d.suggestion;
   if (d.safety) out.safety = d.safety;
   return out;
 }

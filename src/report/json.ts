@@ -52,6 +52,7 @@ export function renderJson(files: readonly ReportFile[], notes: readonly string[
         transform: d.transform,
         message: d.message,
         notes: d.notes,
+        ...(d.suggestion ? { suggestion: d.suggestion } : {}),
         ...(d.safety ? { safety: d.safety } : {}),
       })),
     })),
