@@ -18,6 +18,8 @@ export interface RunExtensionOptions {
   abi?: ExtensionAbi;
   /** Import the extension with `HPY=debug` (HPy builds only load in debug mode that way). */
   debug?: boolean;
+  /** Build only (no pytest run). */
+  buildOnly?: boolean;
 }
 
 export interface RunExtensionResult {
@@ -90,7 +92,7 @@ export async function runExtensionDir(
     ['setup.py', ...abiOption, 'build_ext', '--inplace'],
     ['-m', 'pytest', '-q', '-p', 'no:cacheprovider'],
   ];
-  for (const args of steps) {
+  for (const args of options.buildOnly ? steps.slice(0, 1) : steps) {
     const step = await runCommand(venvPython(), args, workDir, env);
     log.push(`$ ${env.HPY ? `HPY=${env.HPY} ` : ''}python ${args.join(' ')}`, step.output);
     if (step.code !== 0) {
