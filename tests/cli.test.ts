@@ -8,6 +8,7 @@ import { emitOutcome } from '../src/cli/output.js';
 import { migrate } from '../src/cli/run.js';
 import { selectTransforms } from '../src/cli/select.js';
 import { cli, tempTree } from './support/cli-harness.js';
+import { compileC } from './support/compile.js';
 
 const PYTHON_H = '#include <Python.h>\n';
 const HPY_H = '#include "hpy.h"\n';
@@ -208,6 +209,100 @@ describe('bad input loses nothing', () => {
     expect(stderr).toContain('a.c:1:1: error[boom]: transform failed: kaput');
     expect(readFileSync(join(root, 'a.c'), 'utf8')).toBe(PYTHON_H + 'int boom;\n');
     expect(readFileSync(join(root, 'b.c'), 'utf8')).toBe(HPY_H);
+  });
+});
+
+// A module with one method HPy can take and one it cannot (HPy 0.9.0 has no iteration API).
+const HYBRID_MODULE = `#include <Python.h>
+
+static PyObject *
+walk_first(PyObject *self, PyObject *seq)
+{
+    return PySequence_GetItem(seq, 0);
+}
+
+static PyObject *
+walk_iter(PyObject *self, PyObject *obj)
+{
+    return PyObject_GetIter(obj);
+}
+
+static PyMethodDef walk_methods[] = {
+    {"first", walk_first, METH_O, NULL},
+    {"iter", walk_iter, METH_O, NULL},
+    {NULL, NULL, 0, NULL}
+};
+
+static struct PyModuleDef walk_module = {
+    PyModuleDef_HEAD_INIT, "walk", NULL, -1, walk_methods
+};
+
+PyMODINIT_FUNC
+PyInit_walk(void)
+{
+    return PyModule_Create(&walk_module);
+}
+`;
+
+describe('--target', () => {
+  it('hybrid keeps Python.h, moves what HPy lacks to the legacy table and counts the functions', async () => {
+    const root = tempTree({ 'walk.c': HYBRID_MODULE });
+    const r = await cli(['--target', 'hybrid', '--write', '--allow-dirty', 'walk.c'], root);
+    expect(r.code, r.stderr).toBe(0);
+    const out = readFileSync(join(root, 'walk.c'), 'utf8');
+    expect(out).toContain('#include <Python.h>\n#include "hpy.h"\n');
+    expect(out).toContain('static PyMethodDef walk_methods_legacy[] = {\n    {"iter", walk_iter, METH_O, NULL},\n');
+    expect(out).toContain('.legacy_methods = walk_methods_legacy,');
+    expect(out).toContain('HPy_MODINIT(walk, walk_module)');
+    expect(r.stderr).toMatch(/note\[pymethoddef\]: 'walk_iter' stays on the legacy path: it calls 'PyObject_GetIter'/);
+    expect(r.stderr).toContain('hpy-migrate: hybrid: 1 function HPy, 1 legacy\n');
+  });
+  it('a hybrid port with --all compiles in the hybrid ABI, and a second run changes nothing', async () => {
+    const root = tempTree({ 'walk.c': HYBRID_MODULE });
+    const r = await cli(['--all', '--target', 'hybrid', '--write', '--allow-dirty', 'walk.c'], root);
+    expect(r.code, r.stderr).toBe(0);
+    const built = compileC(join(root, 'walk.c'), 'hybrid');
+    expect(built.ok, built.output).toBe(true);
+    const again = await cli(['--all', '--target', 'hybrid', '--check', 'walk.c'], root);
+    expect(again.code, again.stderr).toBe(0);
+  }, 60_000);
+  it('universal (the default) says nothing about hybrid and keeps the table whole', async () => {
+    const root = tempTree({ 'walk.c': HYBRID_MODULE });
+    const r = await cli(['walk.c'], root);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('walk_methods_legacy');
+    expect(r.stderr).not.toContain('hybrid:');
+    expect(r.stderr).toMatch(/warning\[pymethoddef\]: 'walk_iter' calls 'PyObject_GetIter'/);
+  });
+  it('the JSON report of a hybrid run counts the functions of each file and in the summary', async () => {
+    const root = tempTree({ 'walk.c': HYBRID_MODULE, 'plain.c': 'int twice(int x) { return 2 * x; }\n' });
+    const r = await cli(['--target', 'hybrid', '--format', 'json', '.'], root);
+    const report = JSON.parse(r.stdout);
+    expect(report.summary.functions).toEqual({ hpy: 1, legacy: 1 });
+    const walk = report.files.find((f: { path: string }) => f.path === 'walk.c');
+    expect(walk.functions).toEqual({ hpy: ['walk_first'], legacy: ['walk_iter'] });
+    expect(report.files.find((f: { path: string }) => f.path === 'plain.c').functions).toEqual({ hpy: [], legacy: [] });
+    const universal = JSON.parse((await cli(['--format', 'json', '.'], root)).stdout);
+    expect(universal.summary.functions).toBeUndefined();
+  });
+  it('an unknown target is a usage error (exit 2)', async () => {
+    const r = await cli(['--target', 'bogus', 'a.c'], tempTree({ 'a.c': PYTHON_H }));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/argument 'bogus' is invalid. Allowed choices are universal, hybrid/);
+  });
+  it('comes from [tool.hpy-migrate] target; the command line wins; a bad value is a usage error', async () => {
+    const root = tempTree({ 'pyproject.toml': '[tool.hpy-migrate]\ntarget = "hybrid"\n', 'a.c': PYTHON_H });
+    const hybrid = await cli(['a.c'], root);
+    expect(hybrid.code).toBe(0);
+    expect(hybrid.stdout).toContain('+#include "hpy.h"');
+    expect(hybrid.stdout).not.toContain('-#include <Python.h>');
+    expect(hybrid.stderr).toContain('hpy-migrate: hybrid: 0 functions HPy, 0 legacy\n');
+    const universal = await cli(['--target', 'universal', 'a.c'], root);
+    expect(universal.stdout).toContain('-#include <Python.h>\n+#include "hpy.h"');
+    const bad = tempTree({ 'pyproject.toml': '[tool.hpy-migrate]\ntarget = "pure"\n', 'a.c': PYTHON_H });
+    const b = await cli(['a.c'], bad);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain("[tool.hpy-migrate] target must be one of 'universal', 'hybrid', not 'pure'");
   });
 });
 

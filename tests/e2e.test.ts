@@ -50,7 +50,7 @@ const PLAN: Readonly<Record<string, { target: 'universal' | 'hybrid'; ported: bo
   ringbuf: { target: 'universal', ported: true },
   tally: { target: 'universal', ported: true },
   vec2: { target: 'universal', ported: true },
-  nestkit: { target: 'universal', ported: false },
+  nestkit: { target: 'universal', ported: true },
   chunkwise: { target: 'hybrid', ported: false },
 };
 

@@ -5,7 +5,7 @@ import { countBroken } from '../src/api/index.js';
 import { formatDiagnostic } from '../src/report/text.js';
 import { FIXTURES, fixtureCases, transformFixtureFolders, type FixtureCase } from './support/fixture-cases.js';
 import { allTransforms, loadTransforms, runOn, testParser } from './support/run-transforms.js';
-import type { Transform } from '../src/api/index.js';
+import type { Target, Transform } from '../src/api/index.js';
 
 function broken(text: string): number {
   return countBroken(testParser().parse(text));
@@ -26,20 +26,21 @@ function updateExpected(c: FixtureCase, output: string, diagnostics: string): vo
 }
 
 /**
- * A case's `.options.json` holds the transform's options; the harness itself reads one key,
+ * A case's `.options.json` holds the transform's options; the harness itself reads two keys,
  * `"$registered"`: the transform ids that exist, to show what a transform does when another is
- * missing (default: the real registry).
+ * missing (default: the real registry), and `"$target"`: the run's target (`"hybrid"`; default
+ * `"universal"`).
  */
-function splitOptions(options: Record<string, unknown>): { own: Record<string, unknown>; registered?: string[] } {
-  const { $registered, ...own } = options;
-  return { own, registered: $registered as string[] | undefined };
+function splitOptions(options: Record<string, unknown>): { own: Record<string, unknown>; registered?: string[]; target?: Target } {
+  const { $registered, $target, ...own } = options;
+  return { own, registered: $registered as string[] | undefined, target: $target as Target | undefined };
 }
 
 function checkCase(c: FixtureCase, transforms: Transform<any>[], folderId: string | undefined): void {
   const path = `${c.name}.input.c`;
-  const { own, registered } = splitOptions(c.options);
+  const { own, registered, target } = splitOptions(c.options);
   const options = folderId ? { [folderId]: own } : (own as Record<string, Record<string, unknown>>);
-  const run = (text: string) => (registered ? runOn(path, text, transforms, options, registered) : runOn(path, text, transforms, options));
+  const run = (text: string) => runOn(path, text, transforms, options, registered, target);
   const result = run(c.input);
   if (process.env.UPDATE_FIXTURES === '1') {
     const lines = result.diagnostics.flatMap((d) => formatDiagnostic(d));

@@ -9,6 +9,7 @@ const SAMPLE = [
   'static int f(void) {\n    Py_BEGIN_ALLOW_THREADS\n    work();\n    Py_END_ALLOW_THREADS\n    return 0;\n}\n',
   'static int counter; HPyDef_METH_IMPL(b_def, "b", b_impl, HPyFunc_NOARGS)\nstatic int after;\n',
   'HPyDef_METH_IMPL(a_def, "a", a_impl, HPyFunc_O)\nHPyDef_MEMBER(x_member, "x", HPyMember_DOUBLE, offsetof(Point, x),\n              .readonly = 1)\nHPyType_HELPERS(Point)\nHPy_MODINIT(m, m_def)\nstatic int after;\n',
+  'Py_LOCAL_INLINE(int) clamp(int x) { return x; }\nPy_LOCAL(PyObject *) make(void);\n',
 ];
 
 describe('masks', () => {
@@ -38,6 +39,18 @@ describe('masks', () => {
   it('makes the calls between the thread macros visible as calls', () => {
     const tree = createCParser().parse(SAMPLE[4]);
     expect(tree.rootNode.toString()).toContain('(call_expression function: (identifier)');
+  });
+
+  it('reads Py_LOCAL_INLINE(T) as static inline T, with T at its own offsets', () => {
+    const text = SAMPLE[7];
+    const tree = createCParser().parse(text);
+    const fn = tree.rootNode.firstNamedChild!;
+    expect(fn.namedChildren.filter((c) => c.type === 'storage_class_specifier').length).toBe(2);
+    const type = fn.childForFieldName('type')!;
+    expect(text.slice(type.startIndex, type.endIndex)).toBe('int');
+    const proto = tree.rootNode.namedChildren[1];
+    expect(text.slice(proto.childForFieldName('type')!.startIndex, proto.childForFieldName('type')!.endIndex)).toBe('PyObject');
+    expect(maskText('#define Py_LOCAL_INLINE(type) static inline type\n').spans).toEqual([]);
   });
 
   it('has a name for every rule', () => {

@@ -62,12 +62,15 @@ import {
   callArguments,
   calleeName,
   contextGuard,
+  contextGuardSuggestion,
   contextHandleCall,
   contextHandleOf,
   defineTransform,
   IDENTITY_TESTS,
   isTypeObject,
   RETURN_MACROS,
+  splitRowNotes,
+  suggestingApi,
   unparenthesize,
   type ContextGuard,
   type RewriteApi,
@@ -99,9 +102,9 @@ export default defineTransform({
   safety: 'safe',
   default: true,
   // Signatures first: bodies are converted once their functions have ctx (docs/PORTING-PIPELINE.md).
-  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-global', 'pyobject-head', 'pyobject-field'],
+  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-global', 'pyobject-head', 'pyobject-field', 'stolen-reference', 'borrowed-reference'],
   rewrite(file, api) {
-    const pass: Pass = { api, guard: contextGuard(api), sites: [] };
+    const pass: Pass = { api, guard: contextGuard(suggestingApi(api, contextGuardSuggestion)), sites: [] };
     const conditions = api.matches(PREPROCESSOR_CONDITIONS).map((m) => m.condition);
     for (const { name } of api.matches(NAMES)) {
       const text = api.text(name);
@@ -120,7 +123,8 @@ function planName(pass: Pass, id: SyntaxNode, name: string): void {
   if (!entry) return;
   const handle = contextHandleOf(name);
   if (!handle) {
-    pass.api.report(id, `'${name}' has no HPy 0.9.0 counterpart`, { notes: entry.notes ? [entry.notes] : [] });
+    const split = splitRowNotes(name, entry.notes);
+    pass.api.report(id, `'${name}' has no HPy 0.9.0 counterpart`, { notes: split.why, suggestion: split.write });
     return;
   }
   const expr = isTypeObject(name) ? typeAddress(pass.api, id, handle) : stripObjectCast(id);
@@ -146,6 +150,7 @@ function typeAddress(api: RewriteApi, id: SyntaxNode, handle: string): SyntaxNod
   if (amp?.type !== 'pointer_expression' || amp.child(0)?.type !== '&') {
     api.report(id, `'${api.text(id)}' is used as a type object, not through its address`, {
       notes: [`HPy only has the handle '${handle}': PyTypeObject fields cannot be read (tp_name is HPyType_GetName(ctx, t))`],
+      suggestion: `'${handle}' where the type object is meant; HPyType_GetName(ctx, ${handle}) for its name; other fields have no HPy form`,
     });
     return null;
   }
@@ -157,6 +162,7 @@ function typeAddress(api: RewriteApi, id: SyntaxNode, handle: string): SyntaxNod
   if (type && OBJECT_CASTS.test(api.text(type))) return cast;
   api.report(cast, `'${api.text(amp)}' is cast to '${type ? api.text(type) : '?'}'`, {
     notes: [`a handle is not a pointer: use '${handle}' where an object is expected`],
+    suggestion: `'${handle}' itself, without the cast, where an object is expected`,
   });
   return null;
 }
@@ -187,7 +193,8 @@ function planHandle(pass: Pass, expr: SyntaxNode, name: string, handle: string):
   }
   if (callee === 'Py_TYPE') {
     pass.api.report(node, `'${pass.api.text(expr)}' is compared with '${pass.api.text(cmp.other)}'`, {
-      notes: [`an exact type test: HPy t = HPy_Type(ctx, x); HPy_Is(ctx, t, ${handle}); HPy_Close(ctx, t) (the tp-slot-comparison transform rewrites it)`],
+      notes: ['an exact type test (subclasses fail it), which takes several steps in HPy'],
+      suggestion: `HPy t = HPy_Type(ctx, x); int same = HPy_Is(ctx, t, ${handle}); HPy_Close(ctx, t);`,
     });
     return;
   }
@@ -226,7 +233,7 @@ function planReturn(pass: Pass, node: SyntaxNode, name: string): void {
   const asType = p?.type === 'declaration' && sameNode(p.childForFieldName('type'), node);
   const alone = p?.type === 'compound_statement' || p?.type === 'case_statement';
   if (!semicolon && !asType && !alone) {
-    pass.api.report(node, `'${name}' is not a statement here`, { notes: [`write '${stmt};' by hand (is a semicolon missing?)`] });
+    pass.api.report(node, `'${name}' is not a statement here`, { notes: ['tree-sitter cannot read it as a statement: is a semicolon missing?'], suggestion: `${stmt};` });
     return;
   }
   if (!pass.guard.allows(node, name)) return;

@@ -8,6 +8,7 @@ export type TransformLoader = () => Promise<{ default: Transform<any> }>;
  * only by their `after` constraints. `npm run scaffold -- <id>` adds a line here.
  */
 export const registry: Record<string, TransformLoader> = {
+  'borrowed-reference': () => import('./borrowed-reference.js'),
   'builtin-constant': () => import('./builtin-constant.js'),
   'capi-call': () => import('./capi-call.js'),
   'missing-context': () => import('./missing-context.js'),
@@ -22,4 +23,5 @@ export const registry: Record<string, TransformLoader> = {
   'python-h-include': () => import('./python-h-include.js'),
   'pytype-spec': () => import('./pytype-spec.js'),
   'refcount-macro': () => import('./refcount-macro.js'),
+  'stolen-reference': () => import('./stolen-reference.js'),
 };

@@ -105,9 +105,9 @@ export default defineTransform({
   concern: 'handles',
   safety: 'safe',
   default: true,
-  after: ['builtin-constant', 'capi-call', 'py-type-macro', 'pyarg-parse', 'pymethoddef', 'pymoduledef', 'pyobject-field', 'pyobject-global', 'pyobject-head', 'pyobject-pointer', 'python-h-include', 'pytype-spec', 'refcount-macro'],
+  after: ['borrowed-reference', 'stolen-reference', 'builtin-constant', 'capi-call', 'py-type-macro', 'pyarg-parse', 'pymethoddef', 'pymoduledef', 'pyobject-field', 'pyobject-global', 'pyobject-head', 'pyobject-pointer', 'python-h-include', 'pytype-spec', 'refcount-macro'],
   rewrite(file, api) {
-    const scope = contextScope(api.index, file.text);
+    const scope = contextScope(api.index, file.text, api.target);
     for (const { fn } of api.matches(FUNCTIONS)) planDefinition(api, scope, fn);
     for (const { decl, declarator } of api.matches(PROTOTYPES)) planPrototype(api, scope, decl, declarator);
     const converted = convertedFunctions(api, scope);
@@ -131,7 +131,7 @@ function planDefinition(api: RewriteApi, scope: ContextScope, fn: SyntaxNode): v
   // A parameter of its own named ctx (a capsule's `void *ctx`) is no HPy context.
   const ownContext = functionParams(fn).some((p) => p.name === 'ctx');
   if (!ownContext && api.matches(CONTEXT_USES, fn.childForFieldName('body') ?? fn).length > 0) {
-    api.report(functionDeclarator(fn)!.childForFieldName('declarator')!, `'${name}' uses 'ctx' but cannot receive it`, { notes: [noContextReason(scope, fn, name), 'move the HPy calls to a function that has ctx, or port this one with its table'] });
+    api.report(functionDeclarator(fn)!.childForFieldName('declarator')!, `'${name}' uses 'ctx' but cannot receive it`, { notes: [noContextReason(scope, fn, name)], suggestion: 'the HPy calls moved to a function that receives ctx, or this function ported with its table (its HPy signature receives ctx)' });
   }
 }
 
@@ -189,12 +189,12 @@ function planCall(api: RewriteApi, scope: ContextScope, call: SyntaxNode, callee
   if (list.length > 0 && api.text(list[0]).trim() === 'ctx') return;
   const caller = enclosingFunction(call);
   if (!caller) {
-    api.report(call, `'${callee}' needs 'ctx', which does not exist at file scope`, { notes: ['call it from a function that receives HPyContext *ctx'] });
+    api.report(call, `'${callee}' needs 'ctx', which does not exist at file scope`, { notes: ['no context exists outside a function HPy calls'], suggestion: `the call of '${callee}' inside a function that receives 'HPyContext *ctx' (a value kept for the module: an HPyGlobal stored in the HPy_mod_exec slot)` });
     return;
   }
   const name = functionName(caller) ?? '';
   if (!hasContextParam(caller) && !receivesContext(scope, caller, name)) {
-    api.report(call, `the call of '${callee}' is left without 'ctx'`, { notes: [noContextReason(scope, caller, name), `'${callee}' now takes HPyContext *ctx first; move this call to a function that has ctx`] });
+    api.report(call, `the call of '${callee}' is left without 'ctx'`, { notes: [noContextReason(scope, caller, name), `'${callee}' now takes HPyContext *ctx first`], suggestion: `this call moved to a function that has ctx, as '${callee}(ctx, ...)'` });
     return;
   }
   if (list.length === 0) api.replace({ start: args.startIndex + 1, end: args.endIndex - 1 }, 'ctx');
@@ -240,6 +240,7 @@ function planCallOfConverted(api: RewriteApi, scope: ContextScope, call: SyntaxN
   }
   if (!callee.convertedNow) return;
   api.report(call, `the call of '${callee.name}' does not match its new signature`, {
-    notes: [`'${callee.name}' now takes '${api.text(callee.params).replace(/\s+/g, ' ')}': rewrite this call by hand (the arguments of an HPy impl are not those of the C-API function)`],
+    notes: [`'${callee.name}' now takes '${api.text(callee.params).replace(/\s+/g, ' ')}' (the arguments of an HPy impl are not those of the C-API function)`],
+    suggestion: `${callee.name}(ctx, ...) with the arguments of its new signature '${api.text(callee.params).replace(/\s+/g, ' ')}'`,
   });
 }

@@ -65,6 +65,7 @@ import {
   callArguments,
   calleeName,
   contextGuard,
+  contextGuardSuggestion,
   defineTransform,
   enclosingFunction,
   functionName,
@@ -74,6 +75,7 @@ import {
   handleStatementSite,
   isTypeObject,
   objectCastsAround,
+  suggestingApi,
   unparenthesize,
   unusedName,
   writesOf,
@@ -92,6 +94,10 @@ const IDENTIFIERS = '(identifier) @id';
 const EXITS = '[(return_statement) (goto_statement) (break_statement) (continue_statement) (labeled_statement)] @exit';
 
 const ROW_NOTE = apiEntry('Py_TYPE')?.notes ?? "'HPy_Type(ctx, o)' returns a new handle that must be closed";
+/** The hand-written form of `Py_TYPE(x)` as an argument (what the transform writes when it can). */
+const TYPE_FORM = "HPy t = HPy_Type(ctx, x); before the statement, 't' in place of 'Py_TYPE(x)', and HPy_Close(ctx, t); after it on every path";
+/** The hand-written form of a `PyTypeObject *tp = Py_TYPE(x);` variable. */
+const DECLARED_FORM = "HPy tp = HPy_Type(ctx, x); then HPy_Close(ctx, tp); after its last use, on every path out (returns, gotos, breaks)";
 const LOOPS = new Set(['for_statement', 'while_statement', 'do_statement']);
 
 /** A statement that opens type handles before it and closes handles after it (or before it, when it leaves). */
@@ -133,9 +139,9 @@ export default defineTransform({
   default: true,
   // Signatures and the struct, field and global rewrites first: bodies are converted once their
   // functions have ctx (docs/PORTING-PIPELINE.md).
-  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-global', 'pyobject-head', 'pyobject-field'],
+  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-global', 'pyobject-head', 'pyobject-field', 'stolen-reference', 'borrowed-reference'],
   rewrite(file, api) {
-    const pass: Pass = { api, text: file.text, guard: contextGuard(api), sites: [], functions: new Map(), params: new Map(), reported: new Set() };
+    const pass: Pass = { api, text: file.text, guard: contextGuard(suggestingApi(api, contextGuardSuggestion)), sites: [], functions: new Map(), params: new Map(), reported: new Set() };
     for (const { fn } of api.matches(FUNCTIONS)) {
       const name = functionName(fn);
       if (name && (fn.type === 'function_definition' || !pass.params.has(name))) pass.params.set(name, functionParams(fn).map((p) => p.type));
@@ -168,7 +174,8 @@ function objectOf(pass: Pass, call: SyntaxNode): string | null {
   const obj = args.length === 1 ? unparenthesize(args[0]) : null;
   if (obj?.type === 'identifier') return pass.api.text(obj);
   pass.api.report(call, `'${pass.api.text(call)}' takes an expression that is not a variable: left alone`, {
-    notes: ["assign the object to a local handle first, then run hpy-migrate again ('HPy_Type(ctx, x)' is evaluated before the statement)", ROW_NOTE],
+    notes: ["'HPy_Type(ctx, x)' is evaluated before the statement, so its object must be a variable", ROW_NOTE],
+    suggestion: `HPy o = ${callArguments(call).map((a) => pass.api.text(a)).join(', ')}; first (closed after use if it is a new handle), then run hpy-migrate again; or by hand: ${TYPE_FORM}`,
   });
   return null;
 }
@@ -200,6 +207,7 @@ function planArgument(pass: Pass, call: SyntaxNode, outer: SyntaxNode, host: Han
   if ('problem' in host) {
     api.report(call, `'${api.text(call)}' is not in an expression statement, a declaration, a 'return' or the condition of an 'if' in a block: left alone`, {
       notes: ['the type handle is opened before the statement and closed after it: compute the value into a local first (outside a loop header), then run hpy-migrate again', ROW_NOTE],
+      suggestion: TYPE_FORM,
     });
     return;
   }
@@ -208,6 +216,7 @@ function planArgument(pass: Pass, call: SyntaxNode, outer: SyntaxNode, host: Han
   if (writesOf(api, host.kind === 'condition' ? host.stmt.childForFieldName('condition')! : host.stmt, obj).length > 0) {
     api.report(call, `'${api.text(call)}' is in a statement that assigns '${obj}': left alone`, {
       notes: ["'HPy_Type' moves in front of the statement: split the statement, then run hpy-migrate again"],
+      suggestion: `the assignment of '${obj}' in a statement of its own, then ${TYPE_FORM}`,
     });
     return;
   }
@@ -216,7 +225,7 @@ function planArgument(pass: Pass, call: SyntaxNode, outer: SyntaxNode, host: Han
   const f = functionPass(pass, fn);
   const plan = statementPlan(f, host);
   if (!plan) {
-    api.report(call, `'${api.text(call)}' is in the last statement that uses a type variable: left alone`, { notes: ['the variable is closed after that statement; compute this value into a local first, then run hpy-migrate again'] });
+    api.report(call, `'${api.text(call)}' is in the last statement that uses a type variable: left alone`, { notes: ['the variable is closed after that statement; compute this value into a local first, then run hpy-migrate again'], suggestion: TYPE_FORM });
     return;
   }
   let name = [...plan.opens].find(([, o]) => o === obj)?.[0];
@@ -246,6 +255,7 @@ function planConditional(pass: Pass, call: SyntaxNode): void {
   }
   api.report(call, `'${api.text(call)}' runs only under a condition: left alone`, {
     notes: ["'HPy_Type(ctx, x)' would run before the statement, also where the object may be NULL: give the branch a statement of its own, then run hpy-migrate again", ROW_NOTE],
+    suggestion: `in the branch that runs it: ${TYPE_FORM}`,
   });
 }
 
@@ -260,6 +270,7 @@ function calleeTakesHandle(pass: Pass, call: SyntaxNode, outer: SyntaxNode): boo
   if (!own || !/\bPyTypeObject\b/.test(own[index] ?? '')) return true;
   api.report(call, `'${api.text(call)}' is passed to '${callee}', whose parameter is still a 'PyTypeObject *': left alone`, {
     notes: [`'${callee}' must take an 'HPy' type handle first (port its use of the type by hand), then run hpy-migrate again`],
+    suggestion: `an 'HPy' parameter in '${callee}', then ${TYPE_FORM}`,
   });
   return false;
 }
@@ -274,7 +285,7 @@ function planDeclared(pass: Pass, call: SyntaxNode, decl: SyntaxNode): void {
   let id: SyntaxNode | null = declarators[0]?.childForFieldName('declarator') ?? null;
   let stars = 0;
   for (; id?.type === 'pointer_declarator'; stars++) id = id.childForFieldName('declarator');
-  const fail = (message: string, notes: string[]) => api.report(call, message, { notes: [...notes, ROW_NOTE] });
+  const fail = (message: string, notes: string[]) => api.report(call, message, { notes: [...notes, ROW_NOTE], suggestion: DECLARED_FORM });
   if (declarators.length !== 1 || id?.type !== 'identifier' || stars !== 1 || !/^(PyTypeObject|PyObject)$/.test(type) || decl.parent?.type !== 'compound_statement') {
     return fail(`'${api.text(decl)}' is not a declaration of one type variable in a block: left alone`, ["declare 'PyTypeObject *tp = Py_TYPE(x);' on its own, then run hpy-migrate again"]);
   }
@@ -369,7 +380,11 @@ function reportOtherUse(pass: Pass, call: SyntaxNode, outer: SyntaxNode): void {
   const { api } = pass;
   const p = outer.parent;
   if (p?.type === 'field_expression') {
-    api.report(p, `'${api.text(p)}' reads a field of the type object: left alone`, { notes: [ROW_NOTE] });
+    const field = api.text(p.childForFieldName('field') ?? p);
+    api.report(p, `'${api.text(p)}' reads a field of the type object: left alone`, {
+      notes: [ROW_NOTE],
+      suggestion: field === 'tp_name' ? 'HPy t = HPy_Type(ctx, x); const char *name = HPyType_GetName(ctx, t); ... HPy_Close(ctx, t); (the name is valid while t is open)' : `no HPy form for '${field}': HPy 0.9.0 does not expose type slots; keep this code on the C API (--target hybrid) or test the type with HPy_TypeCheck`,
+    });
     return;
   }
   const op = p?.type === 'binary_expression' ? p.childForFieldName('operator')?.type : undefined;
@@ -380,12 +395,14 @@ function reportOtherUse(pass: Pass, call: SyntaxNode, outer: SyntaxNode): void {
     if (pass.reported.has(p!.id)) return;
     pass.reported.add(p!.id);
     api.report(p!, `'${api.text(p!)}' compares type objects: left alone`, {
-      notes: ["an exact type test is 'HPy t = HPy_Type(ctx, x); int same = HPy_Is(ctx, t, type); HPy_Close(ctx, t);' with the other type as a handle (an HPyGlobal for a type of the module): write it by hand"],
+      notes: ['an exact type test takes several steps in HPy, with the other type as a handle (an HPyGlobal for a type of the module)'],
+      suggestion: 'HPy t = HPy_Type(ctx, x); int same = HPy_Is(ctx, t, type); HPy_Close(ctx, t);',
     });
     return;
   }
   api.report(call, `'${api.text(call)}' is not passed to a call: left alone`, {
     notes: ["'HPy_Type(ctx, x)' returns a new handle that must be closed on every path: convert this use by hand", ROW_NOTE],
+    suggestion: TYPE_FORM,
   });
 }
 

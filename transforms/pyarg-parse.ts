@@ -181,7 +181,7 @@ interface Change extends Span {
 }
 
 /** A call left as it is, and why. */
-type Found = { finding: { at: SyntaxNode; message: string; notes: string[] } };
+type Found = { finding: { at: SyntaxNode; message: string; notes: string[]; suggestion: string } };
 
 /** What happens to one call: edits, or a report. */
 type Plan = { changes: Change[] } | Found;
@@ -189,6 +189,10 @@ type Plan = { changes: Change[] } | Found;
 const NOT_AN_ARRAY_NOTE =
   "if it is a method or a slot, its table or type was not converted (see the other warnings); if it parses a tuple of its own, HPy 0.9.0 has no tuple parser: read the items with 'HPy_GetItem_i' and convert each one";
 
+const NOT_AN_ARRAY_SUGGESTION =
+  "HPyArg_Parse(ctx, NULL, args, nargs, fmt, ...) once the function is an HPy method or slot (see the findings of its table); for a tuple of your own: HPy_GetItem_i(ctx, t, i) per item, closed after use";
+const KEYWORDS_SUGGESTION = 'HPyArg_ParseKeywords(ctx, &ht, args, nargs, kwnames, fmt, kwlist, ...) with the keywords of the function, then HPyTracker_Close(ctx, ht)';
+const TRACKER_SUGGESTION = "HPyTracker ht; declared first, '&ht' passed to the parser, and HPyTracker_Close(ctx, ht) on every path after a successful parse";
 const TRACKER_NOTE =
   "put the call first in 'if (!call) return ...;' directly in the function body (no goto around it), then run hpy-migrate again; or convert it by hand: declare 'HPyTracker ht;', pass '&ht' and call 'HPyTracker_Close(ctx, ht)' on every path after a successful parse";
 
@@ -206,7 +210,7 @@ export default defineTransform({
       if (!OWNED.has(name.text)) continue;
       const plan = planCall(run, call, name.text);
       if ('finding' in plan) {
-        api.report(plan.finding.at, plan.finding.message, { notes: plan.finding.notes });
+        api.report(plan.finding.at, plan.finding.message, { notes: plan.finding.notes, suggestion: plan.finding.suggestion });
         continue;
       }
       for (const c of plan.changes) {
@@ -294,8 +298,8 @@ function insertHelper(run: Run, fn: SyntaxNode): void {
   });
 }
 
-function finding(at: SyntaxNode, message: string, notes: string[]): Found {
-  return { finding: { at, message, notes } };
+function finding(at: SyntaxNode, message: string, notes: string[], suggestion: string): Found {
+  return { finding: { at, message, notes, suggestion } };
 }
 
 /** Reads `(HPyContext *ctx, HPy self, const HPy *args, size_t|HPy_ssize_t nargs[, HPy kw])`. */
@@ -319,11 +323,11 @@ function planCall(run: Run, call: SyntaxNode, callee: string): Plan {
     const how = callee === 'PyArg_Parse'
       ? "convert the object directly ('HPyLong_AsLong', 'HPyFloat_AsDouble', 'HPyUnicode_AsUTF8AndSize', ...)"
       : "parse the arguments with 'HPyArg_Parse' or 'HPyArg_ParseKeywords' by hand";
-    return finding(call, `'${callee}' has no HPy 0.9.0 counterpart: left as it is`, [how]);
+    return finding(call, `'${callee}' has no HPy 0.9.0 counterpart: left as it is`, ['HPy 0.9.0 parses only argument arrays, with HPyArg_Parse and HPyArg_ParseKeywords[Dict]'], how);
   }
   const args = callArguments(call);
   if (!sig || args[0]?.type !== 'identifier' || args[0].text !== sig.args) {
-    return finding(call, `'${callee}' in ${where} does not parse an HPy argument array: left as it is`, [NOT_AN_ARRAY_NOTE]);
+    return finding(call, `'${callee}' in ${where} does not parse an HPy argument array: left as it is`, [NOT_AN_ARRAY_NOTE], NOT_AN_ARRAY_SUGGESTION);
   }
   const keywords = callee === 'PyArg_ParseTupleAndKeywords';
   const shape: ArgParseShape = keywords ? (sig.shape === 'positional' ? 'positional' : sig.shape) : 'positional';
@@ -339,7 +343,7 @@ function formatFinding(call: SyntaxNode, callee: string, problem: string, texts:
   const format = stringLiteralValue(texts[callee === 'PyArg_ParseTuple' ? 1 : 2]);
   const units = format === null ? [] : parseArgFormat(format, shape).problems;
   const notes = units.length > 0 ? units.map((u) => `'${u.unit}': ${u.replacement}`) : ['port this call by hand'];
-  return finding(call, `'${callee}' is left as it is: ${problem}`, notes);
+  return finding(call, `'${callee}' is left as it is: ${problem}`, notes, "the HPyArg_Parse* call with each unit HPy lacks parsed as 'O' (an HPy handle) and converted by hand as the notes say");
 }
 
 /** `PyArg_UnpackTuple(args, "f", min, max, &a, ...)` -> `HPyArg_Parse(ctx, NULL, args, nargs, "O|O:f", &a, ...)`. */
@@ -377,7 +381,7 @@ function planParse(run: Run, p: ParseCall): Plan {
   const format = parseArgFormat(stringLiteralValue(run.api.text(formatNode))!, shape);
   const manual = unitsToRead(format, shape);
   const tracker = keywords && (manual.length > 0 || needsTracker(format, shape));
-  if (tracker && run.tracked.has(sig.fn.startIndex)) return finding(call, `a second '${name}' in '${functionName(sig.fn)}' would need a second tracker: left as it is`, [TRACKER_NOTE]);
+  if (tracker && run.tracked.has(sig.fn.startIndex)) return finding(call, `a second '${name}' in '${functionName(sig.fn)}' would need a second tracker: left as it is`, [TRACKER_NOTE], 'one HPyTracker for both parses: HPyTracker ht; passed as &ht to each, and HPyTracker_Close(ctx, ht) once on every path after them');
   const checked = checkedGuard(call, sig, tracker);
   if ('finding' in checked && (tracker || manual.length > 0)) return checked;
   const guard = 'finding' in checked ? null : checked.node;
@@ -398,9 +402,9 @@ function planParse(run: Run, p: ParseCall): Plan {
 function keywordPrelude(run: Run, p: ParseCall): { swaps: Swap[]; changes: Change[] } | Found {
   const { call, args, sig } = p;
   const name = 'PyArg_ParseTupleAndKeywords';
-  if (args.length < 4) return finding(call, `'${name}' with ${args.length} arguments is left as it is`, ['port this call by hand']);
+  if (args.length < 4) return finding(call, `'${name}' with ${args.length} arguments is left as it is`, ['port this call by hand'], KEYWORDS_SUGGESTION);
   if (args[1].type !== 'identifier' || args[1].text !== sig.kw) {
-    return finding(call, `'${name}' in '${functionName(sig.fn)}' does not parse the function's keywords '${sig.kw}': left as it is`, ['port this call by hand']);
+    return finding(call, `'${name}' in '${functionName(sig.fn)}' does not parse the function's keywords '${sig.kw}': left as it is`, ['port this call by hand'], KEYWORDS_SUGGESTION);
   }
   const kwlist = kwlistChanges(run.api, sig.fn, args[3]);
   if ('finding' in kwlist) return kwlist;
@@ -559,9 +563,12 @@ function readByHand(run: Run, m: ManualInput): { swaps: Swap[]; decls: string[];
   const { file, api } = run;
   const fail = failureStatement(m.guard);
   if (m.formatNode.type !== 'string_literal' || !fail) {
-    return finding(m.guard, `the 's' or 'p' unit of this call cannot be read by hand here (a format made of several literals, or a failure branch that does more than return): left as it is`, [
-      "HPy 0.9.0 crashes on an omitted optional 's' or 'p' argument: parse it as 'O' (default 'HPy_NULL') and read it with 'HPyUnicode_AsUTF8AndSize' or 'HPy_IsTrue' when given",
-    ]);
+    return finding(
+      m.guard,
+      `the 's' or 'p' unit of this call cannot be read by hand here (a format made of several literals, or a failure branch that does more than return): left as it is`,
+      ["HPy 0.9.0 crashes on an omitted optional 's' or 'p' argument"],
+      "the unit parsed as 'O' (default 'HPy_NULL') and read with 'HPyUnicode_AsUTF8AndSize' or 'HPy_IsTrue' when given",
+    );
   }
   const units = parseArgFormat(stringLiteralValue(api.text(m.formatNode))!, 'keywords').units;
   const step = indentStep(file.text, m.sig.fn);
@@ -572,7 +579,7 @@ function readByHand(run: Run, m: ManualInput): { swaps: Swap[]; decls: string[];
   for (const i of m.manual) {
     const out = m.outputs[i] ? unparenthesize(m.outputs[i]) : null;
     const id = out?.type === 'pointer_expression' && out.child(0)?.type === '&' ? out.childForFieldName('argument') : null;
-    if (id?.type !== 'identifier') return finding(m.outputs[i] ?? m.guard, `the output of this '${units[i].code}' unit is not a local variable: the call is left as it is`, ['pass the address of a local variable, then run hpy-migrate again']);
+    if (id?.type !== 'identifier') return finding(m.outputs[i] ?? m.guard, `the output of this '${units[i].code}' unit is not a local variable: the call is left as it is`, ['the value is read from a handle after the parse, into a variable of the function'], 'the address of a local variable (&x), then run hpy-migrate again');
     const handle = unusedName(api.text(m.sig.fn), [`${id.text}_obj`, `${id.text}_h`], m.taken);
     m.taken.add(handle);
     // A text points into its handle: it counts as a use of the tracked handles.
@@ -626,7 +633,7 @@ function kwlistChanges(api: RewriteApi, fn: SyntaxNode, arg: SyntaxNode): { chan
     argument = api.text(value);
   }
   const decl = value.type === 'identifier' ? arrayDeclaration(fn, value.text) : null;
-  if (!decl) return finding(arg, `the keyword list '${api.text(arg)}' is not a local or file-scope array: the call is left as it is`, ["declare it as 'static const char *kwlist[] = {..., NULL};' and pass it by name, then run hpy-migrate again"]);
+  if (!decl) return finding(arg, `the keyword list '${api.text(arg)}' is not a local or file-scope array: the call is left as it is`, ['the HPy parsers take a const char *[] that the transform retypes where it is declared'], "static const char *kwlist[] = {..., NULL}; passed by name, then run hpy-migrate again");
   const type = decl.childForFieldName('type')!;
   const note = `'${value.text}' becomes 'const char *[]', the type the HPy parsers take`;
   const qualifiers = decl.namedChildren.filter((c) => c.type === 'type_qualifier' && c.startIndex < type.startIndex);
@@ -659,7 +666,7 @@ function arrayDeclaration(fn: SyntaxNode, name: string): SyntaxNode | null {
 function checkedGuard(call: SyntaxNode, sig: Signature, tracker: boolean): { node: SyntaxNode } | Found {
   const body = sig.fn.childForFieldName('body')!;
   const guard = failureGuard(call);
-  const at = (why: string) => finding(call, `the success path of this call cannot be told apart with certainty (${why}): left as it is`, [TRACKER_NOTE]);
+  const at = (why: string) => finding(call, `the success path of this call cannot be told apart with certainty (${why}): left as it is`, [TRACKER_NOTE], TRACKER_SUGGESTION);
   if (!guard || (tracker ? guard.parent?.id !== body.id : guard.parent?.type !== 'compound_statement')) {
     return at(`the call is not the condition of an 'if (!call)'${tracker ? ' directly in the function body' : ''}`);
   }
@@ -682,7 +689,7 @@ interface TrackerInput {
 /** The tracker's declaration and a close on every return after the successful parse. */
 function trackerChanges(file: SourceFile, api: RewriteApi, t: TrackerInput): { closes: Change[] } | Found {
   const body = t.sig.fn.childForFieldName('body')!;
-  const at = (why: string, notes = [TRACKER_NOTE]) => finding(t.call, `the tracker of this call cannot be closed on every path with certainty (${why}): left as it is`, notes);
+  const at = (why: string, notes = [TRACKER_NOTE], suggestion = TRACKER_SUGGESTION) => finding(t.call, `the tracker of this call cannot be closed on every path with certainty (${why}): left as it is`, notes, suggestion);
   if (!t.outputs) return at("an 'O' output is not a local variable");
   const closes: Change[] = [trackerDeclaration(file, body, t.name)];
   const context: CloseContext = { sig: t.sig, name: t.name, outputs: t.outputs, taken: t.taken };
@@ -690,8 +697,8 @@ function trackerChanges(file: SourceFile, api: RewriteApi, t: TrackerInput): { c
     const change = closeBefore(file, api, ret, context);
     if (!change) {
       return at(`'${api.text(ret)}' returns a parsed handle without a new reference`, [
-        "the keyword parser's handles are closed with the tracker: write 'Py_INCREF(x);' right before 'return x;' (CPython returned a borrowed reference here), then run hpy-migrate again",
-      ]);
+        "the keyword parser's handles are closed with the tracker (CPython returned a borrowed reference here)",
+      ], "'Py_INCREF(x);' right before 'return x;', then run hpy-migrate again (it becomes 'return HPy_Dup(ctx, x);')");
     }
     closes.push(...change);
   }

@@ -100,18 +100,38 @@
  *   (`unconvertedCallReason` in `src/api/call-convertibility.ts`).
  * A table shares the fate of any other table listing one of its functions. The count of a
  * `METH_FASTCALL` function becomes `size_t`: its use in arithmetic is pointed out (note).
- * `extern PyMethodDef` declarations and single `PyMethodDef` objects are reported.
+ * `extern PyMethodDef` declarations and single `PyMethodDef` objects are reported. Every finding
+ * says what to write by hand (its `suggestion`): the change after which the method converts, or
+ * its HPy form.
+ *
+ * With `--target hybrid` the unit is the method, not the table (porting-concepts §g): a method
+ * with one of the problems above keeps its C-API signature, and so does a method that calls,
+ * directly or through helpers of its file, a function that stays on the C API (a legacy method,
+ * or a helper `legacyHelpers` in `src/api/legacy-helpers.ts` names: it calls something without
+ * an HPy 0.9.0 counterpart), since it could not call it with handles. Its entries, and entries
+ * whose flags HPy lacks (`METH_CLASS`, ...) or whose shape is not a plain row, move as written
+ * (with the comment lines right above them) to `static PyMethodDef <table>_legacy[]`, placed
+ * right after the table and ended by the table's sentinel; the table keeps its name for the HPy
+ * entries (pymoduledef registers `<table>_legacy` as `.legacy_methods`, pytype-spec as the type's
+ * legacy `Py_tp_methods`). Each such method gets a note (not a warning) saying why. A table none
+ * of whose entries converts stays as it is, whole; so does a table with a problem of its own
+ * (syntax, sentinel, a name `<table>_legacy` already taken: warnings). A `<table>_legacy` next to
+ * an `HPyDef *<table>[]` is the legacy part of an earlier hybrid run: a hybrid run moves the
+ * entries whose methods convert now (fixed by hand meanwhile) to `<table>`, before its `NULL`, and
+ * removes the part once it is empty; a universal run reports it and leaves it.
  */
 import {
   applyNestedSites,
   argParseProblem,
   callArguments,
+  functionParams,
   calleeName,
   CONVERTIBLE_ARG_PARSE_CALLS,
   defineTransform,
   functionDeclarator,
   functionName,
   indentationAt,
+  legacyHelpers,
   maskText,
   structPointerUses,
   unconvertedCallReason,
@@ -137,11 +157,13 @@ const DOC_MACRO = `
 /** HPy's four method signatures (porting-concepts §c). */
 type MethKind = 'NOARGS' | 'O' | 'VARARGS' | 'KEYWORDS';
 
-/** Something that keeps a table from being converted (or, with `block: false`, just a remark). */
+/** Something that keeps a table or a method from being converted, or a remark on a converted one. */
 interface Finding {
   at: SyntaxNode | Span;
   message: string;
   notes: string[];
+  /** What to write by hand (one line): the change that lets the method convert, or its HPy form. */
+  suggestion: string;
 }
 
 /** One method entry of a table. */
@@ -166,6 +188,24 @@ interface Table {
   sentinel: SyntaxNode | null;
   findings: Finding[];
   blocked: boolean;
+  /** Hybrid target: entries that stay C-API entries as they are (flags HPy lacks, other shapes). */
+  legacyRows: LegacyRow[];
+  /** For `<t>_legacy`, the legacy part of an earlier hybrid run: the `HPyDef *<t>[]` its entries join once they convert. */
+  hpyTable: HpyTable | null;
+}
+
+/** An `HPyDef *<t>[]` table of the file. */
+interface HpyTable {
+  decl: SyntaxNode;
+  sentinel: SyntaxNode;
+}
+
+/** An entry of a table that moves, as written, to the table's legacy part (hybrid target). */
+interface LegacyRow {
+  node: SyntaxNode;
+  /** The function it names, when that is a plain name. */
+  fn: string | null;
+  finding: Finding;
 }
 
 /** What converting one method function takes. */
@@ -180,6 +220,8 @@ interface FunctionPlan {
   sites: NestedSite[];
   params: string;
   addStatic: boolean;
+  /** Hybrid target: the function keeps its C-API signature and its entries go to the legacy part. */
+  legacy: boolean;
 }
 
 const TABLE_NOTE = (table: string) => `'${table}' is left as it is: a method table is converted whole or not at all`;
@@ -191,18 +233,29 @@ export default defineTransform({
   safety: 'safe',
   default: true,
   rewrite(file, api) {
-    const tables = collectTables(api);
+    const all = collectTables(api);
+    // The legacy part of an earlier hybrid run is only worked on by hybrid runs.
+    const tables = api.target === 'hybrid' ? all : all.filter((t) => !t.hpyTable);
+    if (api.target !== 'hybrid') all.filter((t) => t.hpyTable).forEach((t) => reportLegacyPart(api, t));
     const plans = planFunctions(file, api, tables);
-    blockTables(tables, plans);
-    reportBlocked(api, tables, plans);
+    if (api.target === 'hybrid') {
+      planLegacy(file, api, tables, plans);
+      reportLegacy(api, tables, plans);
+    } else {
+      blockTables(tables, plans);
+      reportBlocked(api, tables, plans);
+    }
     const emitted = new Set<string>();
     for (const table of tables) {
-      if (!table.blocked) emitTable(file, api, table, emitted);
+      if (table.blocked || staysWhole(table, plans)) continue;
+      if (table.hpyTable) emitIntoHpyTable(file, api, table, plans, emitted);
+      else if (hasLegacyPart(table, plans)) emitSplitTable(file, api, table, plans, emitted);
+      else emitTable(file, api, table, emitted);
     }
     for (const plan of plans.values()) {
-      if (!plan.tables.some((t) => t.blocked)) emitFunction(api, plan);
+      if (!plan.legacy && !plan.tables.some((t) => t.blocked)) emitFunction(api, plan);
     }
-    convertDocMacros(api, tables);
+    convertDocMacros(api, all.map((t) => t.decl));
   },
 });
 
@@ -211,7 +264,7 @@ function collectTables(api: RewriteApi): Table[] {
   for (const { decl, type } of api.matches(METHOD_DEF_DECLARATION)) {
     if (!/^(struct\s+)?PyMethodDef$/.test(api.text(type))) continue;
     const table = readTable(api, decl, type);
-    if (table) tables.push(table);
+    if (table) tables.push({ ...table, hpyTable: hpyTableOf(api, table.name.text) });
   }
   return tables.sort((a, b) => a.decl.startIndex - b.decl.startIndex);
 }
@@ -227,20 +280,23 @@ function readTable(api: RewriteApi, decl: SyntaxNode, type: SyntaxNode): Table |
     const note = value
       ? "a single 'PyMethodDef' (for 'PyCFunction_New' and the like) has no HPy 0.9.0 counterpart: list the function in a method table instead, or keep this code on the legacy API"
       : `once the table is converted where it is defined, declare it here as 'HPyDef *${declared}[]' (keeping 'extern')`;
-    api.report(decl, `this 'PyMethodDef' declaration is not a method table defined here: left as it is`, { notes: [note] });
+    const suggestion = value
+      ? "an entry of the module's or the type's method table instead (an HPyDef_METH once converted), or keep this code on the C API (--target hybrid)"
+      : `extern HPyDef *${declared}[];`;
+    api.report(decl, `this 'PyMethodDef' declaration is not a method table defined here: left as it is`, { notes: [note], suggestion });
     return null;
   }
   const mentions = new Set(value.descendantsOfType('identifier').map((id) => id.text));
-  const table: Table = { decl, mentions, type, name, rows: [], sentinel: null, findings: [], blocked: false };
+  const table: Table = { decl, mentions, type, name, rows: [], sentinel: null, findings: [], blocked: false, legacyRows: [], hpyTable: null };
   if (value.hasError) {
-    table.findings.push({ at: name, message: `method table '${name.text}' does not parse cleanly (preprocessor conditionals inside?)`, notes: ['convert it by hand, or move the conditionals around whole entries of a table written twice'] });
+    table.findings.push({ at: name, message: `method table '${name.text}' does not parse cleanly (preprocessor conditionals inside?)`, notes: ['convert it by hand, or move the conditionals around whole entries of a table written twice'], suggestion: `#if ... #else ... #endif around whole copies of '${name.text}' (one table per configuration, no conditional inside a table), then run hpy-migrate again` });
     return table;
   }
   for (const row of value.namedChildren) {
     if (row.type === 'comment') continue;
     readRow(api, table, row);
   }
-  if (!table.sentinel) table.findings.push({ at: name, message: `method table '${name.text}' has no '{NULL, NULL, 0, NULL}' sentinel`, notes: ['add the sentinel: the table must end with one'] });
+  if (!table.sentinel) table.findings.push({ at: name, message: `method table '${name.text}' has no '{NULL, NULL, 0, NULL}' sentinel`, notes: ['add the sentinel: the table must end with one'], suggestion: `{NULL, NULL, 0, NULL} as the last entry of '${name.text}', then run hpy-migrate again` });
   return table;
 }
 
@@ -272,12 +328,17 @@ function isNullValue(node: SyntaxNode | undefined): boolean {
 function readRow(api: RewriteApi, table: Table, row: SyntaxNode): void {
   const fields = row.type === 'initializer_list' ? rowFields(row) : null;
   const tableName = table.name.text;
+  // In a hybrid port an entry HPy cannot express stays, as written, in the table's legacy part.
+  const rowFinding = (finding: Finding): void => {
+    if (api.target !== 'hybrid' || table.sentinel) table.findings.push(finding);
+    else table.legacyRows.push({ node: row, fn: fields ? methodFunctionName(fields.ml_meth) : null, finding });
+  };
   if (!fields) {
-    table.findings.push({ at: row, message: `this entry of '${tableName}' is not a '{name, function, flags, doc}' row`, notes: ['convert the table by hand'] });
+    rowFinding({ at: row, message: `this entry of '${tableName}' is not a '{name, function, flags, doc}' row`, notes: ['convert the table by hand'], suggestion: `{"name", function, METH_..., doc} (or '.ml_name = ...' designators) for this entry, then run hpy-migrate again` });
     return;
   }
   if (table.sentinel) {
-    table.findings.push({ at: row, message: `'${tableName}' has entries after its sentinel`, notes: ['remove them or move the sentinel to the end'] });
+    table.findings.push({ at: row, message: `'${tableName}' has entries after its sentinel`, notes: ['remove them or move the sentinel to the end'], suggestion: `{NULL, NULL, 0, NULL} as the last entry of '${tableName}' only` });
     return;
   }
   if (isNullValue(fields.ml_name)) {
@@ -286,15 +347,20 @@ function readRow(api: RewriteApi, table: Table, row: SyntaxNode): void {
   }
   const fn = methodFunction(fields.ml_meth);
   if (!fn) {
-    table.findings.push({ at: fields.ml_meth ?? row, message: `the function of this entry of '${tableName}' is not a plain name`, notes: ['name the function directly (casts are fine), or convert the table by hand'] });
+    rowFinding({ at: fields.ml_meth ?? row, message: `the function of this entry of '${tableName}' is not a plain name`, notes: ['name the function directly (casts are fine), or convert the table by hand'], suggestion: 'the name of a function defined in this file, such as (PyCFunction)f, then run hpy-migrate again' });
     return;
   }
   const kind = readFlags(api, fields.ml_flags);
   if ('message' in kind) {
-    table.findings.push({ at: fields.ml_flags ?? row, message: kind.message, notes: kind.notes });
+    rowFinding({ at: fields.ml_flags ?? row, ...kind });
     return;
   }
   table.rows.push({ node: row, pyname: api.text(fields.ml_name!), fn: fn.text, ...kind, doc: docText(api, fields.ml_doc) });
+}
+
+/** The name `methodFunction` finds, if any. */
+function methodFunctionName(node: SyntaxNode | undefined): string | null {
+  return methodFunction(node)?.text ?? null;
 }
 
 /** `f`, `(PyCFunction)f`, `(PyCFunction)(void (*)(void))f`, `&f`. */
@@ -307,7 +373,18 @@ function methodFunction(node: SyntaxNode | undefined): SyntaxNode | null {
   return n?.type === 'identifier' ? n : null;
 }
 
-const NO_COUNTERPART = new Set(['METH_CLASS', 'METH_STATIC', 'METH_COEXIST', 'METH_METHOD']);
+/** The `METH_*` flags HPy 0.9.0 lacks, with what to write instead. */
+const NO_COUNTERPART: Readonly<Record<string, string>> = {
+  METH_CLASS: 'a module-level function (HPyDef_METH in the module) that takes the class as an argument',
+  METH_STATIC: 'a module-level function (HPyDef_METH in the module)',
+  METH_COEXIST: "the flags without 'METH_COEXIST' if the slot of the same name may provide the method",
+  METH_METHOD: "a METH_FASTCALL | METH_KEYWORDS method that reaches its class through an HPyGlobal instead of the 'defining_class' argument",
+};
+
+/** `write`, and outside a hybrid run (where it is what happens) the legacy path as the other way. */
+function orLegacy(api: RewriteApi, write: string, what: string): string {
+  return api.target === 'hybrid' ? write : `${write}; or keep ${what} on the C API (--target hybrid moves it to the legacy methods)`;
+}
 
 const KINDS: Record<string, { kind: MethKind; fastcall: boolean }> = {
   METH_NOARGS: { kind: 'NOARGS', fastcall: false },
@@ -328,16 +405,29 @@ function readFlags(api: RewriteApi, node: SyntaxNode | undefined): { kind: MethK
     return visit(m.childForFieldName('left')!) && visit(m.childForFieldName('right')!);
   };
   const text = node ? api.text(node) : '0';
-  if (!node || !visit(node)) return { message: `the flags '${text}' are not a combination of METH_* names`, notes: ["write them as 'METH_X | METH_Y', or convert the table by hand"] };
-  const missing = names.find((n) => NO_COUNTERPART.has(n));
+  if (!node || !visit(node)) {
+    return {
+      message: `the flags '${text}' are not a combination of METH_* names`,
+      notes: ["write them as 'METH_X | METH_Y', or convert the table by hand"],
+      suggestion: 'the METH_* names written out (METH_VARARGS | METH_KEYWORDS, no macro or number), then run hpy-migrate again',
+    };
+  }
+  const missing = names.find((n) => n in NO_COUNTERPART);
   if (missing) {
     return {
       message: `'${missing}' has no HPy 0.9.0 counterpart`,
       notes: ["HPyDef_METH defines plain methods only: write this one as a module-level function, or keep it on the legacy API ('legacy_methods' of the module, hybrid ABI only)"],
+      suggestion: orLegacy(api, NO_COUNTERPART[missing], 'the entry'),
     };
   }
   const kind = KINDS[[...new Set(names)].sort().join('|')];
-  return kind ?? { message: `the flags '${text}' are not a METH_* calling convention`, notes: ['use METH_NOARGS, METH_O, METH_VARARGS [| METH_KEYWORDS] or METH_FASTCALL [| METH_KEYWORDS]'] };
+  return (
+    kind ?? {
+      message: `the flags '${text}' are not a METH_* calling convention`,
+      notes: ['use METH_NOARGS, METH_O, METH_VARARGS [| METH_KEYWORDS] or METH_FASTCALL [| METH_KEYWORDS]'],
+      suggestion: 'one of METH_NOARGS, METH_O, METH_VARARGS, METH_VARARGS | METH_KEYWORDS, METH_FASTCALL, METH_FASTCALL | METH_KEYWORDS, with the parameters it implies',
+    }
+  );
 }
 
 /**
@@ -383,7 +473,7 @@ function planFunctions(file: SourceFile, api: RewriteApi, tables: Table[]): Map<
     for (const row of table.rows) {
       let plan = plans.get(row.fn);
       if (!plan) {
-        plan = { name: row.fn, rows: [], tables: [], def: defs.get(row.fn) ?? null, prototypes: [], findings: [], remarks: [], sites: [], params: '', addStatic: false };
+        plan = { name: row.fn, rows: [], tables: [], def: defs.get(row.fn) ?? null, prototypes: [], findings: [], remarks: [], sites: [], params: '', addStatic: false, legacy: false };
         plans.set(row.fn, plan);
       }
       plan.rows.push(row);
@@ -405,14 +495,14 @@ function checkFunction(file: SourceFile, api: RewriteApi, plan: FunctionPlan, ta
   const first = plan.rows[0];
   const at = methodNode(first);
   if (plan.rows.some((r) => r.kind !== first.kind || r.fastcall !== first.fastcall || r.pyname !== first.pyname || r.doc?.join() !== first.doc?.join())) {
-    plan.findings.push({ at, message: `'${plan.name}' is listed more than once with different names, flags or docs`, notes: ["HPyDef_METH_IMPL declares its impl once: give each entry a function of its own"] });
+    plan.findings.push({ at, message: `'${plan.name}' is listed more than once with different names, flags or docs`, notes: ["HPyDef_METH_IMPL declares its impl once: give each entry a function of its own"], suggestion: `a function of its own for each entry (each a thin wrapper around a helper they share), then run hpy-migrate again` });
     return;
   }
   if (!plan.def) {
     const elsewhere = api.index.functions.find((f) => f.name === plan.name && f.file !== file.path);
     plan.findings.push(elsewhere
-      ? { at, message: `'${plan.name}' is defined in '${elsewhere.file}', not next to its method table`, notes: ["HPyDef_METH_IMPL declares the impl 'static': move the function or the table so that both are in one file"] }
-      : { at, message: `'${plan.name}' is not defined in the project`, notes: ['convert this table by hand'] });
+      ? { at, message: `'${plan.name}' is defined in '${elsewhere.file}', not next to its method table`, notes: ["HPyDef_METH_IMPL declares the impl 'static': move the function or the table so that both are in one file"], suggestion: `'${plan.name}' and its method table in one file, then run hpy-migrate again` }
+      : { at, message: `'${plan.name}' is not defined in the project`, notes: ['convert this table by hand'], suggestion: `the definition of '${plan.name}' in this file (or no entry for it), then run hpy-migrate again` });
     return;
   }
   checkUses(file, api, plan, at, tableStarts, uses);
@@ -430,15 +520,21 @@ const BODY_CALLS = '(call_expression function: (identifier) @callee arguments: (
 function checkCalls(api: RewriteApi, plan: FunctionPlan): void {
   const body = plan.def!.childForFieldName('body');
   if (!body) return;
+  // Only calls on the argument tuple are this transform's: it becomes the args array.
+  const kind = plan.rows[0]?.kind;
+  const tuple = kind === 'VARARGS' || kind === 'KEYWORDS' ? functionParams(plan.def!)[1]?.name : undefined;
   for (const { callee, call } of api.matches(BODY_CALLS, body)) {
     const name = api.text(callee);
-    if (TUPLE_ITEM.has(name) || TUPLE_SIZE.has(name) || name === 'PyTuple_GetItem') continue;
+    const first = callArguments(call)[0];
+    const onTuple = tuple !== undefined && first?.type === 'identifier' && api.text(first) === tuple;
+    if (onTuple && (TUPLE_ITEM.has(name) || TUPLE_SIZE.has(name) || name === 'PyTuple_GetItem')) continue;
     const why = unconvertedCallReason(api, name, callArguments(call).map((a) => api.text(a)), call);
     if (!why) continue;
     plan.findings.push({
       at: callee,
       message: `'${plan.name}' calls '${name}', which stays on the C API: ${why}`,
       notes: ['a method is converted whole or not at all: rewrite this call by hand (or wait for the transform that converts it), then run hpy-migrate again'],
+      suggestion: orLegacy(api, `the HPy form of this call (see the finding on '${name}' itself), written by hand, then run hpy-migrate again`, `'${plan.name}'`),
     });
     return;
   }
@@ -453,19 +549,19 @@ function methodNode(row: Row): SyntaxNode {
 function checkUses(file: SourceFile, api: RewriteApi, plan: FunctionPlan, at: SyntaxNode, tableStarts: Set<number>, uses: readonly SyntaxNode[]): void {
   const caller = api.index.functions.find((f) => f.calls.includes(plan.name));
   if (caller) {
-    plan.findings.push({ at, message: `'${plan.name}' is also called directly, by '${caller.name}'`, notes: ["its signature becomes the HPy method signature: move the shared code into a helper that both call, then run hpy-migrate again"] });
+    plan.findings.push({ at, message: `'${plan.name}' is also called directly, by '${caller.name}'`, notes: ["its signature becomes the HPy method signature: move the shared code into a helper that both call, then run hpy-migrate again"], suggestion: `a helper holding the shared code, called by '${caller.name}' and by '${plan.name}', then run hpy-migrate again` });
   }
   const twin = api.index.functions.find((f) => f.name === plan.name && f.file !== file.path);
-  if (twin) plan.findings.push({ at, message: `another function '${plan.name}' is defined in '${twin.file}'`, notes: [`'${plan.name}_def' is a global symbol: rename one of them`] });
+  if (twin) plan.findings.push({ at, message: `another function '${plan.name}' is defined in '${twin.file}'`, notes: [`'${plan.name}_def' is a global symbol: rename one of them`], suggestion: `another name for one of the two functions '${plan.name}', then run hpy-migrate again` });
   for (const id of uses) {
     const use = classifyUse(id);
     if (use === 'prototype') plan.prototypes.push(prototypeOf(id)!);
     if (use === 'value' && !insideTable(id, tableStarts)) {
-      plan.findings.push({ at: id, message: `'${plan.name}' is used here outside a method table`, notes: ['its signature becomes the HPy method signature: convert this use by hand, then run hpy-migrate again'] });
+      plan.findings.push({ at: id, message: `'${plan.name}' is used here outside a method table`, notes: ['its signature becomes the HPy method signature: convert this use by hand, then run hpy-migrate again'], suggestion: `a helper holding the code of '${plan.name}', used here and called by '${plan.name}', then run hpy-migrate again` });
     }
   }
   for (const symbol of [`${plan.name}_def`, `${plan.name}_def_trampoline`, `${plan.name}_sig`]) {
-    if (new RegExp(`\\b${symbol}\\b`).test(file.text)) plan.findings.push({ at, message: `'${symbol}' is already a name in this file`, notes: [`HPyDef_METH_IMPL defines '${plan.name}_def', '${plan.name}_def_trampoline' and '${plan.name}_sig': rename the existing '${symbol}'`] });
+    if (new RegExp(`\\b${symbol}\\b`).test(file.text)) plan.findings.push({ at, message: `'${symbol}' is already a name in this file`, notes: [`HPyDef_METH_IMPL defines '${plan.name}_def', '${plan.name}_def_trampoline' and '${plan.name}_sig': rename the existing '${symbol}'`], suggestion: `another name for the existing '${symbol}', then run hpy-migrate again` });
   }
 }
 
@@ -572,17 +668,17 @@ function planSignature(api: RewriteApi, plan: FunctionPlan, row: Row): void {
   const at = functionDeclarator(def)?.childForFieldName('declarator') ?? def;
   const returnType = api.text({ start: def.childForFieldName('type')!.startIndex, end: at.startIndex }).replace(/\s+/g, '');
   if (returnType !== OBJECT) {
-    plan.findings.push({ at, message: `'${plan.name}' does not return 'PyObject *'`, notes: [`a ${flags} method returns a new reference ('HPy' once ported): fix the return type by hand`] });
+    plan.findings.push({ at, message: `'${plan.name}' does not return 'PyObject *'`, notes: [`a ${flags} method returns a new reference ('HPy' once ported): fix the return type by hand`], suggestion: `static PyObject *${plan.name}${expectedText(row)}, returning a new reference, then run hpy-migrate again` });
     return;
   }
   const ok = params && params.length === expected.length + 1 && typeMatches(params[0].type, [OBJECT, 'struct']) && expected.every((types, i) => typeMatches(params[i + 1].type, types)) && params.every((p) => p.name && p.name !== 'ctx');
   if (!ok) {
-    plan.findings.push({ at, message: `the parameters of '${plan.name}' do not match a ${flags} method`, notes: [`expected ${expectedText(row)}; fix the function or its flags by hand`] });
+    plan.findings.push({ at, message: `the parameters of '${plan.name}' do not match a ${flags} method`, notes: [`expected ${expectedText(row)}; fix the function or its flags by hand`], suggestion: `${plan.name}${expectedText(row)}, or the flags its parameters imply, then run hpy-migrate again` });
     return;
   }
   for (const proto of plan.prototypes) {
     const pp = readParams(proto);
-    if (!pp || pp.length !== params.length) plan.findings.push({ at: proto, message: `this prototype of '${plan.name}' does not match its definition`, notes: ['make them agree, then run hpy-migrate again'] });
+    if (!pp || pp.length !== params.length) plan.findings.push({ at: proto, message: `this prototype of '${plan.name}' does not match its definition`, notes: ['make them agree, then run hpy-migrate again'], suggestion: `the parameters of the definition of '${plan.name}', copied into this prototype` });
   }
   planBody(api, plan, row, params);
   plan.addStatic = !hasStatic(def);
@@ -647,7 +743,7 @@ function structUses(api: RewriteApi, plan: FunctionPlan, param: Param): void {
   const type = param.type.startsWith('struct') ? `struct ${m[1]}` : m[1];
   const uses = structPointerUses(plan.def!, param.name!, type);
   if (!uses) {
-    plan.findings.push({ at: param.node, message: `'${param.name}' is redeclared, assigned or has its address taken in '${plan.name}'`, notes: [`it becomes an 'HPy' handle: port these uses by hand (the struct is '${type}_AsStruct(ctx, ${param.name})')`] });
+    plan.findings.push({ at: param.node, message: `'${param.name}' is redeclared, assigned or has its address taken in '${plan.name}'`, notes: [`it becomes an 'HPy' handle: port these uses by hand (the struct is '${type}_AsStruct(ctx, ${param.name})')`], suggestion: `a local '${type} *' of its own for these uses, leaving '${param.name}' as received, then run hpy-migrate again` });
     return;
   }
   for (const u of uses) plan.sites.push({ start: u.node.startIndex, end: u.node.endIndex, build: () => u.text });
@@ -666,7 +762,7 @@ function noArgsBody(api: RewriteApi, plan: FunctionPlan, params: Param[]): void 
     const stmt = voidStatement(id);
     const line = stmt ? wholeLine(api.text({ start: 0, end: stmt.tree.rootNode.endIndex }), stmt) : null;
     if (line) plan.sites.push({ ...line, build: () => '' });
-    else plan.findings.push({ at: id, message: `'${plan.name}' uses '${unused.name}', which a METH_NOARGS method no longer receives`, notes: ['it was always NULL: remove this use by hand'] });
+    else plan.findings.push({ at: id, message: `'${plan.name}' uses '${unused.name}', which a METH_NOARGS method no longer receives`, notes: ['it was always NULL: remove this use by hand'], suggestion: `NULL in place of '${unused.name}' (or no use of it), then run hpy-migrate again` });
   }
 }
 
@@ -709,9 +805,9 @@ function tupleUses(api: RewriteApi, plan: FunctionPlan, row: Row, args: string, 
     } else if (use && use.index === 0 && CONVERTIBLE_ARG_PARSE_CALLS.includes(callee)) {
       parseCallUse(api, plan, row, use.call, callee);
     } else if (use && callee === 'PyTuple_GetItem' && use.index === 0) {
-      plan.findings.push({ at: use.call, message: `'PyTuple_GetItem(${args}, ...)' checks its index, which '${args}[i]' would not`, notes: [`write the check by hand ('if (i >= ${count})' raising IndexError) and read '${args}[i]', or use 'PyTuple_GET_ITEM' where the index is known to be valid; then run hpy-migrate again`] });
+      plan.findings.push({ at: use.call, message: `'PyTuple_GetItem(${args}, ...)' checks its index, which '${args}[i]' would not`, notes: [`write the check by hand ('if (i >= ${count})' raising IndexError) and read '${args}[i]', or use 'PyTuple_GET_ITEM' where the index is known to be valid; then run hpy-migrate again`], suggestion: `PyTuple_GET_ITEM(${args}, i) after a test of i against PyTuple_GET_SIZE(${args}) that raises IndexError, then run hpy-migrate again` });
     } else {
-      plan.findings.push({ at: id, message: `'${plan.name}' uses its argument tuple '${args}' as an object`, notes: [`a ${flagsName(row)} method receives 'const HPy *${args}, size_t ${count}' instead of a tuple: port this use by hand (build a tuple with 'HPyTuple_FromArray' if one is really needed)`] });
+      plan.findings.push({ at: id, message: `'${plan.name}' uses its argument tuple '${args}' as an object`, notes: [`a ${flagsName(row)} method receives 'const HPy *${args}, size_t ${count}' instead of a tuple: port this use by hand (build a tuple with 'HPyTuple_FromArray' if one is really needed)`], suggestion: `PyTuple_GET_ITEM(${args}, i) and PyTuple_GET_SIZE(${args}) instead, then run hpy-migrate again; once ported, HPyTuple_FromArray(ctx, ${args}, ${count}) where a tuple is really needed` });
     }
   }
 }
@@ -721,7 +817,7 @@ function dictUses(api: RewriteApi, plan: FunctionPlan, kw: string): void {
   for (const id of identifierUses(plan, kw)) {
     const use = callUse(id);
     if (use && use.index === 1 && use.callee === 'PyArg_ParseTupleAndKeywords') continue;
-    plan.findings.push({ at: id, message: `'${plan.name}' uses its keyword dict '${kw}'`, notes: ["an HPyFunc_KEYWORDS method gets the keyword values in 'args' after the positional ones and their names in the tuple 'kwnames': port this use by hand"] });
+    plan.findings.push({ at: id, message: `'${plan.name}' uses its keyword dict '${kw}'`, notes: ["an HPyFunc_KEYWORDS method gets the keyword values in 'args' after the positional ones and their names in the tuple 'kwnames': port this use by hand"], suggestion: `PyArg_ParseTupleAndKeywords(args, ${kw}, ...) for the keywords, then run hpy-migrate again; by hand: HPyArg_ParseKeywords(ctx, &ht, args, nargs, ${kw}, fmt, keywords, ...)` });
   }
 }
 
@@ -730,10 +826,13 @@ function parseCallUse(api: RewriteApi, plan: FunctionPlan, row: Row, call: Synta
   const shape = callee === 'PyArg_ParseTupleAndKeywords' && row.kind === 'KEYWORDS' ? 'keywords' : 'positional';
   const problem = argParseProblem(callee, callArguments(call).map((a) => api.text(a)), shape);
   if (problem) {
-    plan.findings.push({ at: call, message: `'${callee}' in '${plan.name}' cannot become an HPyArg call: ${problem}`, notes: ['port the parsing by hand, then run hpy-migrate again'] });
+    plan.findings.push({ at: call, message: `'${callee}' in '${plan.name}' cannot become an HPyArg call: ${problem}`, notes: ['port the parsing by hand, then run hpy-migrate again'], suggestion: "each unit HPy lacks parsed as 'O' and converted by hand (see the pyarg-parse finding on this call), then run hpy-migrate again" });
   } else if (!api.isSelected('pyarg-parse')) {
     const how = api.isRegistered('pyarg-parse') ? "it is a review transform: run it with '--all' or '--transforms'" : 'no transform of this release converts it';
-    plan.findings.push({ at: call, message: `'${callee}' in '${plan.name}' needs the pyarg-parse transform, which is not part of this run`, notes: [`${how}, or port the parsing by hand`] });
+    const suggestion = api.isRegistered('pyarg-parse')
+      ? 'hpy-migrate --all (or --transforms with pyarg-parse as well), which converts the parsing too'
+      : 'HPyArg_Parse(ctx, NULL, args, nargs, fmt, ...) by hand, with the HPy method signature';
+    plan.findings.push({ at: call, message: `'${callee}' in '${plan.name}' needs the pyarg-parse transform, which is not part of this run`, notes: [`${how}, or port the parsing by hand`], suggestion });
   }
 }
 
@@ -778,7 +877,7 @@ function fastcallRemarks(api: RewriteApi, plan: FunctionPlan, count: string): vo
     const p = id.parent;
     const op = p?.childForFieldName('operator')?.type ?? '';
     if ((p?.type === 'binary_expression' && op === '-') || (p?.type === 'unary_expression' && op === '-')) {
-      plan.remarks.push({ at: id, message: `'${count}' is now 'size_t': check this arithmetic for unsigned wrap-around`, notes: ["HPyFunc_VARARGS and HPyFunc_KEYWORDS pass the count as 'size_t'; cast it to 'HPy_ssize_t' where a negative result is possible"] });
+      plan.remarks.push({ at: id, message: `'${count}' is now 'size_t': check this arithmetic for unsigned wrap-around`, notes: ["HPyFunc_VARARGS and HPyFunc_KEYWORDS pass the count as 'size_t'; cast it to 'HPy_ssize_t' where a negative result is possible"], suggestion: `(HPy_ssize_t)${count} in this arithmetic, if its result may be negative` });
     }
   }
 }
@@ -804,25 +903,278 @@ function reportBlocked(api: RewriteApi, tables: Table[], plans: Map<string, Func
   const reported = new Set<Table>();
   const report = (f: Finding, owners: Table[]) => {
     owners.forEach((t) => reported.add(t));
-    api.report(f.at, f.message, { notes: [...f.notes, ...owners.map((t) => TABLE_NOTE(t.name.text))] });
+    api.report(f.at, f.message, { notes: [...f.notes, ...owners.map((t) => TABLE_NOTE(t.name.text))], suggestion: f.suggestion });
   };
   for (const t of tables) t.findings.forEach((f) => report(f, [t]));
   for (const plan of plans.values()) {
     plan.findings.forEach((f) => report(f, plan.tables));
-    if (!plan.tables.some((t) => t.blocked)) plan.remarks.forEach((r) => api.report(r.at, r.message, { severity: 'note', notes: r.notes }));
+    if (!plan.tables.some((t) => t.blocked)) plan.remarks.forEach((r) => api.report(r.at, r.message, { severity: 'note', notes: r.notes, suggestion: r.suggestion }));
   }
   for (const t of tables) {
     if (!t.blocked || reported.has(t)) continue;
     const shared = t.rows.map((r) => plans.get(r.fn)!).find((p) => p.tables.some((o) => o !== t && o.blocked))!;
     const other = shared.tables.find((o) => o !== t && o.blocked)!;
-    api.report(t.name, `method table '${t.name.text}' is left as it is: it shares '${shared.name}' with '${other.name.text}', which cannot be converted`, { notes: ['a function listed in two tables is converted with both or with neither'] });
+    api.report(t.name, `method table '${t.name.text}' is left as it is: it shares '${shared.name}' with '${other.name.text}', which cannot be converted`, {
+      notes: ['a function listed in two tables is converted with both or with neither'],
+      suggestion: `the fixes the findings of '${other.name.text}' give, then run hpy-migrate again`,
+    });
   }
 }
 
-function emitTable(file: SourceFile, api: RewriteApi, table: Table, emitted: Set<string>): void {
+const LEGACY_SUFFIX = '_legacy';
+
+const HPY_TABLE = `
+(declaration
+  type: (type_identifier) @type (#eq? @type "HPyDef")
+  declarator: (init_declarator
+    declarator: (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
+    value: (initializer_list) @list)) @decl`;
+
+/**
+ * For a table `<t>_legacy` next to an `HPyDef *<t>[]` ending with `NULL`, that table: the
+ * legacy part an earlier hybrid run made of `<t>`.
+ */
+function hpyTableOf(api: RewriteApi, name: string): HpyTable | null {
+  if (!name.endsWith(LEGACY_SUFFIX)) return null;
+  const base = name.slice(0, -LEGACY_SUFFIX.length);
+  for (const { decl, name: id, list } of api.matches(HPY_TABLE)) {
+    if (api.text(id) !== base) continue;
+    const items = list.namedChildren.filter((n) => n.type !== 'comment');
+    const last = items[items.length - 1];
+    return last && isNullValue(last) ? { decl, sentinel: last } : null;
+  }
+  return null;
+}
+
+/** Universal target: the legacy part of an earlier hybrid run is reported, never converted. */
+function reportLegacyPart(api: RewriteApi, part: Table): void {
+  const base = part.name.text.slice(0, -LEGACY_SUFFIX.length);
+  api.report(part.name, `'${part.name.text}' holds the methods a hybrid port left on the C API: a universal build cannot register them`, {
+    notes: [
+      `make each method convertible (see the notes of a '--target hybrid' run), run hpy-migrate with '--target hybrid' again to move its entry to '${base}', then run it for the universal target`,
+    ],
+    suggestion: `each method made convertible, then hpy-migrate --target hybrid (its entry moves to '${base}') before --target universal; until then build with --hpy-abi=hybrid`,
+  });
+}
+
+/**
+ * Hybrid target, on the legacy part of an earlier run: the entries whose methods convert now
+ * join the HPy table before its `NULL`; the part goes once it is empty (pymoduledef then drops
+ * `.legacy_methods`).
+ */
+function emitIntoHpyTable(file: SourceFile, api: RewriteApi, part: Table, plans: Map<string, FunctionPlan>, emitted: Set<string>): void {
+  const target = part.hpyTable!;
+  const rows = part.rows.filter((r) => !plans.get(r.fn)!.legacy);
+  const indent = indentationAt(file.text, target.decl.startIndex);
+  const lines = rows.filter((r) => !emitted.has(r.fn)).flatMap((r) => (emitted.add(r.fn), definitionLines(file, r, api.eol, indent)));
+  if (lines.length > 0) api.insertBefore(target.decl, lines.join(api.eol + indent) + api.eol + api.eol + indent);
+  const lineStart = file.text.lastIndexOf('\n', target.sentinel.startIndex - 1) + 1;
+  const before = file.text.slice(lineStart, target.sentinel.startIndex);
+  if (/^[ \t]*$/.test(before)) api.insertBefore({ start: lineStart, end: lineStart }, rows.map((r) => `${before}&${r.fn}_def,${api.eol}`).join(''));
+  else api.insertBefore(target.sentinel, rows.map((r) => `&${r.fn}_def, `).join(''));
+  if (hasLegacyPart(part, plans)) {
+    for (const r of rows) for (const node of [...commentsAbove(file.text, r.node), r.node]) api.remove(entryLine(file.text, node).span);
+  } else {
+    api.remove(declarationLines(file.text, part.decl));
+  }
+}
+
+/** A file-scope declaration's whole lines, with the blank line before it. */
+function declarationLines(text: string, decl: SyntaxNode): Span {
+  let start = text.lastIndexOf('\n', decl.startIndex - 1) + 1;
+  const previous = text.lastIndexOf('\n', start - 2) + 1;
+  if (start > 0 && /^[ \t]*\r?\n$/.test(text.slice(previous, start))) start = previous;
+  const nl = text.indexOf('\n', decl.endIndex);
+  return { start, end: nl === -1 ? text.length : nl + 1 };
+}
+
+/**
+ * Hybrid target: a method that cannot be converted keeps its C-API signature and its entries move
+ * to the table's legacy part; so does a method that calls such a function (directly or through
+ * helpers of the file), which could not call it with handles. Only what is wrong with a table as
+ * a whole (its syntax, its sentinel, the name of its legacy part) still keeps it whole.
+ */
+function planLegacy(file: SourceFile, api: RewriteApi, tables: Table[], plans: Map<string, FunctionPlan>): void {
+  for (const t of tables) t.blocked = t.findings.length > 0;
+  const legacyEntries = new Set(tables.flatMap((t) => t.legacyRows.map((r) => r.fn ?? '')));
+  for (const plan of plans.values()) {
+    if (legacyEntries.has(plan.name)) {
+      plan.findings.push({ at: methodNode(plan.rows[0]), message: `'${plan.name}' is also listed in an entry that stays on the C API`, notes: ['a function has one signature: all its entries stay legacy'], suggestion: `a function of its own for each entry (each a thin wrapper around a helper they share), then run hpy-migrate again` });
+    }
+  }
+  do legacyClosure(file, api, tables, plans);
+  while (blockClashingTables(file, tables, plans));
+}
+
+/** A table whose legacy part's name is taken stays whole (reported); true if one is found. */
+function blockClashingTables(file: SourceFile, tables: Table[], plans: Map<string, FunctionPlan>): boolean {
+  let found = false;
+  for (const t of tables) {
+    const legacyName = `${t.name.text}${LEGACY_SUFFIX}`;
+    if (t.blocked || t.hpyTable || !hasLegacyPart(t, plans) || staysWhole(t, plans) || !new RegExp(`\\b${legacyName}\\b`).test(file.text)) continue;
+    t.findings.push({ at: t.name, message: `'${legacyName}' is already a name in this file`, notes: [`the entries that stay on the C API go to a new table '${legacyName}': rename the existing one`], suggestion: `another name for the existing '${legacyName}', then run hpy-migrate --target hybrid again` });
+    t.blocked = found = true;
+  }
+  return found;
+}
+
+/** Marks legacy the methods with findings, those of tables left whole, and their callers. */
+function legacyClosure(file: SourceFile, api: RewriteApi, tables: Table[], plans: Map<string, FunctionPlan>): void {
+  for (const plan of plans.values()) {
+    const whole = plan.tables.find((t) => t.blocked);
+    if (whole && plan.findings.length === 0 && plan.tables.some((t) => !t.blocked)) {
+      plan.findings.push({ at: methodNode(plan.rows[0]), message: `'${plan.name}' is also listed in '${whole.name.text}', which is left as it is`, notes: ['a function has one signature: all its entries stay legacy'], suggestion: `the fixes the findings of '${whole.name.text}' give, then run hpy-migrate again` });
+    }
+    if (plan.findings.length > 0 || whole) plan.legacy = true;
+  }
+  const helpers = legacyHelpers(api.index);
+  const reaches = legacyCallers(file, api, plans, helpers);
+  for (const plan of plans.values()) {
+    const callee = reaches.get(plan.name);
+    if (plan.legacy || callee === undefined) continue;
+    const call = plan.def ? api.matches(BODY_CALLS, plan.def).find(({ callee: c }) => api.text(c) === callee) : undefined;
+    const helper = helpers.get(callee);
+    const why = helper && !helper.via ? [`'${callee}' calls '${helper.call}', which has no HPy 0.9.0 counterpart`] : [];
+    plan.findings.push({
+      at: call?.callee ?? methodNode(plan.rows[0]),
+      message: `'${plan.name}' calls '${callee}', which stays on the C API`,
+      notes: [...why, "a function without 'HPyContext *ctx' that takes 'PyObject *' cannot be called with handles: port it first, then run hpy-migrate again"],
+      suggestion: `'${callee}' ported first (an HPy function taking 'HPyContext *ctx' and handles), then run hpy-migrate again`,
+    });
+    plan.legacy = true;
+  }
+}
+
+/**
+ * The functions of this file that call, directly or through other functions of the file, a
+ * method or a helper that stays legacy: each one mapped to the function it calls on the way.
+ */
+function legacyCallers(file: SourceFile, api: RewriteApi, plans: Map<string, FunctionPlan>, helpers: ReadonlyMap<string, unknown>): Map<string, string> {
+  const legacy = new Set([...[...plans.values()].filter((p) => p.legacy).map((p) => p.name), ...helpers.keys()]);
+  const facts = api.index.functions.filter((f) => f.file === file.path);
+  const via = new Map<string, string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const f of facts) {
+      if (legacy.has(f.name) || via.has(f.name)) continue;
+      const callee = f.calls.find((c) => legacy.has(c) || via.has(c));
+      if (callee === undefined) continue;
+      via.set(f.name, callee);
+      changed = true;
+    }
+  }
+  return via;
+}
+
+/** Does the table keep entries on the C API (hybrid target)? */
+function hasLegacyPart(table: Table, plans: Map<string, FunctionPlan>): boolean {
+  return table.legacyRows.length > 0 || table.rows.some((r) => plans.get(r.fn)!.legacy);
+}
+
+/** Hybrid target: a table none of whose entries converts stays as it is, a legacy table whole. */
+function staysWhole(table: Table, plans: Map<string, FunctionPlan>): boolean {
+  return hasLegacyPart(table, plans) && table.rows.every((r) => plans.get(r.fn)!.legacy);
+}
+
+/** Where a legacy method of `table` is listed once the table is emitted. */
+function legacyHome(table: Table, plans: Map<string, FunctionPlan>): string {
+  return staysWhole(table, plans) || table.hpyTable ? table.name.text : `${table.name.text}${LEGACY_SUFFIX}`;
+}
+
+const LEGACY_NOTE = (table: string) =>
+  `its entry stays in the C-API table '${table}', which an HPy module registers as legacy methods (hybrid ABI only)`;
+
+/** Hybrid target: whole tables left (warnings), and one note for each method that stays legacy. */
+function reportLegacy(api: RewriteApi, tables: Table[], plans: Map<string, FunctionPlan>): void {
+  for (const t of tables) t.findings.forEach((f) => api.report(f.at, f.message, { notes: [...f.notes, TABLE_NOTE(t.name.text)], suggestion: f.suggestion }));
+  for (const t of tables) {
+    if (t.blocked) continue;
+    for (const r of t.legacyRows) {
+      api.report(r.finding.at, `this entry stays on the C API: ${r.finding.message}`, { severity: 'note', notes: [...r.finding.notes, LEGACY_NOTE(legacyHome(t, plans))], suggestion: r.finding.suggestion });
+    }
+  }
+  for (const plan of plans.values()) {
+    const table = plan.tables.find((t) => !t.blocked);
+    if (!plan.legacy || !table || plan.findings.length === 0) {
+      if (!plan.legacy) plan.remarks.forEach((r) => api.report(r.at, r.message, { severity: 'note', notes: r.notes, suggestion: r.suggestion }));
+      continue;
+    }
+    const [first, ...more] = plan.findings;
+    const own = `'${plan.name}' `;
+    const why = first.message.startsWith(own) ? `it ${first.message.slice(own.length)}` : first.message;
+    api.report(first.at, `'${plan.name}' stays on the legacy path: ${why}`, {
+      severity: 'note',
+      notes: [...first.notes, ...more.flatMap((f) => [f.message, ...f.notes]), LEGACY_NOTE(legacyHome(table, plans))],
+      suggestion: first.suggestion,
+    });
+  }
+}
+
+/**
+ * Hybrid target: the table keeps its name for its HPy entries and a `PyMethodDef <t>_legacy[]`
+ * right after it lists, as they were written, the entries that stay on the C API.
+ */
+function emitSplitTable(file: SourceFile, api: RewriteApi, table: Table, plans: Map<string, FunctionPlan>, emitted: Set<string>): void {
+  const hpyRows = table.rows.filter((r) => !plans.get(r.fn)!.legacy);
+  const rows = [...table.rows.filter((r) => plans.get(r.fn)!.legacy).map((r) => r.node), ...table.legacyRows.map((r) => r.node)];
+  const legacy = rows.flatMap((row) => [...commentsAbove(file.text, row), row]).sort((a, b) => a.startIndex - b.startIndex);
+  emitTable(file, api, table, emitted, hpyRows);
+  for (const node of legacy) api.remove(entryLine(file.text, node).span);
+  api.insertAfter(table.decl, `${api.eol}${api.eol}${legacyTableText(file, api, table, legacy)}`);
+}
+
+/** The comment lines right above an entry (no blank line between): they go where it goes. */
+function commentsAbove(text: string, row: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  let next = row;
+  for (let prev = row.previousNamedSibling; prev?.type === 'comment'; prev = prev.previousNamedSibling) {
+    const lineStart = text.lastIndexOf('\n', prev.startIndex - 1) + 1;
+    if (!/^[ \t]*$/.test(text.slice(lineStart, prev.startIndex)) || !/^[ \t]*\r?\n[ \t]*$/.test(text.slice(prev.endIndex, next.startIndex))) break;
+    out.unshift(prev);
+    next = prev;
+  }
+  return out;
+}
+
+/** The `PyMethodDef <t>_legacy[]` declaration holding `entries` and the table's sentinel. */
+function legacyTableText(file: SourceFile, api: RewriteApi, table: Table, entries: SyntaxNode[]): string {
+  const value = table.decl.descendantsOfType('initializer_list')[0];
+  const head = `${api.text({ start: table.decl.startIndex, end: table.name.endIndex })}${LEGACY_SUFFIX}${api.text({ start: table.name.endIndex, end: value.startIndex })}`;
+  const tail = api.text({ start: value.endIndex, end: table.decl.endIndex });
+  const sentinel = table.sentinel!;
+  if (!api.text(value).includes('\n')) return `${head}{ ${[...entries, sentinel].map((n) => api.text(n)).join(', ')} }${tail}`;
+  const indent = indentationAt(file.text, entries[0].startIndex) || indentationAt(file.text, table.decl.startIndex) + '    ';
+  const lines = [...entries, sentinel].map((n) => entryLine(file.text, n, n !== sentinel && n.type !== 'comment').copy);
+  const close = value.endIndex - 1;
+  const closeIndent = /^[ \t]*$/.test(file.text.slice(file.text.lastIndexOf('\n', close - 1) + 1, close)) ? indentationAt(file.text, close) : indentationAt(file.text, table.decl.startIndex);
+  return [`${head}{`, ...lines.map((l) => (l.startsWith(' ') || l.startsWith('\t') ? l : indent + l)), `${closeIndent}}${tail}`].join(api.eol);
+}
+
+/**
+ * An entry as a line of a table (with its trailing comment and, when `comma`, a comma after it),
+ * and the span to remove it: its whole lines when it stands alone on them, else the entry and
+ * the comma after it.
+ */
+function entryLine(text: string, node: SyntaxNode, comma = true): { copy: string; span: Span } {
+  const lineStart = text.lastIndexOf('\n', node.startIndex - 1) + 1;
+  const nl = text.indexOf('\n', node.endIndex);
+  const lineEnd = nl === -1 ? text.length : nl + 1;
+  const before = text.slice(lineStart, node.startIndex);
+  const after = text.slice(node.endIndex, lineEnd).replace(/\r?\n$/, '');
+  const entry = text.slice(node.startIndex, node.endIndex);
+  if (/^[ \t]*$/.test(before) && /^[ \t]*,?[ \t]*(\/\*.*\*\/|\/\/.*)?[ \t]*$/.test(after)) {
+    const tail = after.trimEnd();
+    const withComma = !comma || tail.trimStart().startsWith(',') ? tail : `,${tail}`;
+    return { copy: `${before}${entry}${withComma}`, span: { start: lineStart, end: lineEnd } };
+  }
+  const following = /^[ \t]*,[ \t]*/.exec(text.slice(node.endIndex))?.[0] ?? '';
+  return { copy: `${entry}${comma ? ',' : ''}`, span: { start: node.startIndex, end: node.endIndex + following.length } };
+}
+
+function emitTable(file: SourceFile, api: RewriteApi, table: Table, emitted: Set<string>, rows: readonly Row[] = table.rows): void {
   const indent = indentationAt(file.text, table.decl.startIndex);
   const lines: string[] = [];
-  for (const row of table.rows) {
+  for (const row of rows) {
     if (emitted.has(row.fn)) continue;
     emitted.add(row.fn);
     lines.push(...definitionLines(file, row, api.eol, indent));
@@ -830,7 +1182,7 @@ function emitTable(file: SourceFile, api: RewriteApi, table: Table, emitted: Set
   if (lines.length > 0) api.insertBefore(table.decl, lines.join(api.eol + indent) + api.eol + api.eol + indent);
   api.replace(table.type, 'HPyDef');
   api.insertBefore(table.name, '*');
-  for (const row of table.rows) api.replace(row.node, `&${row.fn}_def`);
+  for (const row of rows) api.replace(row.node, `&${row.fn}_def`);
   if (table.sentinel) api.replace(table.sentinel, 'NULL');
 }
 
@@ -870,9 +1222,9 @@ function emitFunction(api: RewriteApi, plan: FunctionPlan): void {
 }
 
 /** `PyDoc_STRVAR(name, "text");` and `PyDoc_STR("text")` (outside method tables, which rebuild their docs). */
-function convertDocMacros(api: RewriteApi, tables: Table[]): void {
+function convertDocMacros(api: RewriteApi, tables: SyntaxNode[]): void {
   for (const { call, name } of api.matches(DOC_MACRO)) {
-    if (tables.some((t) => t.decl.startIndex <= call.startIndex && call.endIndex <= t.decl.endIndex)) continue;
+    if (tables.some((t) => t.startIndex <= call.startIndex && call.endIndex <= t.endIndex)) continue;
     const args = callArguments(call);
     if (name.text === 'PyDoc_STR') {
       if (args.length === 1) api.replace(call, api.text(args[0]));

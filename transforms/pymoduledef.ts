@@ -81,7 +81,13 @@
  * function go too). The method table (pymethoddef has made it an `HPyDef *[]`) gains the slot
  * before its `NULL` when it is `static` and nothing else uses it; otherwise a new
  * `<def>_defines` array lists its entries and the slot. A table that is still a `PyMethodDef[]`
- * is kept as `.legacy_methods` and reported (hybrid ABI only).
+ * is kept as `.legacy_methods` and reported (hybrid ABI only; a note with `--target hybrid`). The
+ * legacy part of an `HPyDef *t[]` that a hybrid port left beside it, `PyMethodDef t_legacy[]`
+ * (pymethoddef), becomes `.legacy_methods = t_legacy` (reported under `--target universal`); the
+ * field goes from an `HPyModuleDef` once pymethoddef has removed that emptied part.
+ * Forward declarations of the def (`static struct PyModuleDef m;`) go, with the comment lines
+ * right above them, or become `static HPyModuleDef m;` when the init function, where
+ * `HPy_MODINIT` goes, comes before the definition.
  * - `PyModule_AddIntConstant`/`AddStringConstant` (and the `*Macro` forms) become create, null
  *   test, `HPy_SetAttr_s`, close; the error branch of the original test is written once for each
  *   failure, and a call whose result was ignored gets `return -1;` as its error branch. An `||`
@@ -132,25 +138,38 @@
  *   call that has no direct HPy form (`PyModule_GetDict(m)`, `PyState_AddModule(m, ...)`);
  * - a return of anything else than the module, `NULL` or `0`.
  * A helper with a registration that cannot be converted is reported and left as it is (the
- * module is converted anyway). A `PyModuleDef` without a `PyInit_*` in the file, and a
+ * module is converted anyway). A declaration of a `PyModuleDef` defined in another file, a
+ * `PyModuleDef` without a `PyInit_*` in the file, and a
  * `PyInit_*` that does not create its module with one `PyModule_Create(&def)` (multi-phase
  * `PyModuleDef_Init` included), are reported too. Statements of the init body that do not deal
  * with the module stay as they are: the body transforms convert them, since the slot has `ctx`.
+ * Every finding says what to write by hand (its `suggestion`): the change after which the module
+ * converts, or the HPy form.
+ *
+ * With `--target hybrid`, a helper that stays on the C API (`legacyHelpers` in
+ * `src/api/legacy-helpers.ts`) keeps its registrations as they are, and a call of the exec slot
+ * that passes it the module handle is reported with the `HPy_AsPyObject` seam to write around it
+ * (the module is converted all the same: its method table already is an `HPyDef *[]`).
  */
 import {
+  codeWithoutCommentsAndStrings,
   declaredNames,
   declaredIdentifier,
   callArguments,
   calleeName,
   callFormOf,
   contextGuard,
+  contextGuardSuggestion,
   defineTransform,
   enclosingFunction,
   functionName,
   functionParams,
   indentationAt,
+  legacyHelpers,
   nextStatement,
   objectGlobalsOf,
+  splitRowNotes,
+  suggestingApi,
   unparenthesize,
   type ObjectGlobal,
   type RewriteApi,
@@ -192,12 +211,19 @@ const LEFT_NOTE = (init: string, def: string) =>
 const FROM_SPEC_NOTE =
   "a type made from a spec and added to the module becomes 'HPyHelpers_AddType(ctx, m, \"Name\", &spec, NULL)'; " +
   "bases ('PyType_FromSpecWithBases') become an 'HPyType_SpecParam' array passed as its last argument";
+const FROM_SPEC_SUGGESTION =
+  'HPyHelpers_AddType(ctx, m, "Name", &spec, NULL) for a type the module exposes; HPy h = HPyType_FromSpec(ctx, &spec, NULL) kept in an HPyGlobal for a type used later';
 const BARE_MESSAGE = (stmt: string) => `the result of '${firstLine(stmt)}' is not tested, and the function has no 'int' error value`;
 const BARE_NOTE = "HPy's form creates a value that can fail: test the call ('if (call < 0) return ...;'), then run hpy-migrate again";
+const BARE_SUGGESTION = "'if (call < 0) <error branch>' around the call, or an 'int' return type with 'return -1;' on failure, then run hpy-migrate again";
 const BRACES_NOTE = 'the registration becomes several statements: put braces around it, then run hpy-migrate again';
+const BRACES_SUGGESTION = 'braces around the statement holding this registration, then run hpy-migrate again';
+const SEPARATE_TESTS_SUGGESTION = "one 'if (call < 0) <error branch>' for each 'PyModule_Add*' and 'PyType_Ready' call, then run hpy-migrate again";
 const GLOBAL_NOTE =
   "a C global cannot hold an HPy handle: declare it 'static HPyGlobal', list it in the '.globals' of the module def, " +
   "store it with 'HPyGlobal_Store' in the exec slot and read it with 'HPyGlobal_Load' (the pyobject-global transform does this for a file-scope 'PyObject *' when every use of it converts)";
+const GLOBAL_SUGGESTION = (name: string) =>
+  `static HPyGlobal ${name}; listed in '.globals', HPyGlobal_Store(ctx, &${name}, h) in the exec slot, HPyGlobal_Load(ctx, ${name}) (a new handle to close) where it is read`;
 
 /** One text change in the offsets of the text the transform sees. */
 interface Change extends Span {
@@ -209,6 +235,8 @@ interface Finding {
   target: SyntaxNode | Span;
   message: string;
   notes: string[];
+  /** What to write by hand (one line): the change after which it converts, or the HPy form. */
+  suggestion: string;
 }
 
 /** A `PyModuleDef` declaration. */
@@ -220,6 +248,8 @@ interface ModuleDef {
   doc: string | null;
   methods: SyntaxNode | null;
   findings: Finding[];
+  /** Declarations without initializer (`static struct PyModuleDef m;`) of the same name. */
+  forwards: SyntaxNode[];
 }
 
 /** A file-scope array of definitions (`HPyDef *t[]` or `PyMethodDef t[]`). */
@@ -232,6 +262,8 @@ interface Table {
   sentinel: SyntaxNode | null;
   /** Used only by the module def, and `static`: the exec slot may go into it. */
   ownedByModule: boolean;
+  /** An `HPyDef *t[]`'s legacy part: the `PyMethodDef t_legacy[]` a hybrid port left beside it. */
+  legacyPart: string | null;
 }
 
 /** A type spec of the file, by variable name. */
@@ -292,6 +324,7 @@ export default defineTransform({
   default: true,
   after: ['pymethoddef', 'pytype-spec'],
   rewrite(file, api) {
+    dropStaleLegacyMethods(api, file.text);
     const defs = moduleDefs(api);
     const used = new Set<string>();
     for (const { fn, body } of api.matches(FUNCTIONS)) {
@@ -310,24 +343,65 @@ export default defineTransform({
           "convert the module definition together with its init function: 'HPyModuleDef', " +
             "an 'HPyDef_SLOT(..., HPy_mod_exec)' holding the init body, and 'HPy_MODINIT(name, def)'",
         ],
+        suggestion: `a 'PyInit_<name>' in this file that creates the module with 'PyModule_Create(&${def.name})', then run hpy-migrate again`,
       });
     }
   },
 });
 
-/** The `PyModuleDef` declarations of the file, by name. */
+const HPY_MODULE_FIELDS = `
+(declaration
+  type: (type_identifier) @type (#eq? @type "HPyModuleDef")
+  declarator: (init_declarator value: (initializer_list (initializer_pair) @pair)))`;
+
+/**
+ * `.legacy_methods = t_legacy` of an `HPyModuleDef` whose table is gone: a hybrid run moved the
+ * last of its methods to the HPy table (pymethoddef) and removed it. The field goes too.
+ */
+function dropStaleLegacyMethods(api: RewriteApi, text: string): void {
+  for (const { pair } of api.matches(HPY_MODULE_FIELDS)) {
+    const field = pair.childForFieldName('designator')?.namedChildren[0];
+    const value = pair.childForFieldName('value');
+    if (!field || api.text(field) !== 'legacy_methods' || value?.type !== 'identifier') continue;
+    const declared = new RegExp(`\\b${api.text(value)}\\s*\\[`).test(codeWithoutCommentsAndStrings(text));
+    if (declared) continue;
+    const comma = /^[ \t]*,/.exec(text.slice(pair.endIndex))?.[0] ?? '';
+    api.remove(lineSpan(text, { start: pair.startIndex, end: pair.endIndex + comma.length }));
+  }
+}
+
+/** The `PyModuleDef` definitions of the file, by name, with their forward declarations. */
 function moduleDefs(api: RewriteApi): Map<string, ModuleDef> {
   const defs = new Map<string, ModuleDef>();
+  const forwards: { decl: SyntaxNode; name: string }[] = [];
   for (const { decl } of api.matches(DECLARATIONS)) {
     if (!atFileScope(decl)) continue;
     const type = decl.childForFieldName('type');
     const init = decl.childForFieldName('declarator');
+    if (!type || !/^(struct\s+)?PyModuleDef$/.test(api.text(type))) continue;
+    if (init?.type === 'identifier' && decl.childrenForFieldName('declarator').length === 1) {
+      forwards.push({ decl, name: api.text(init) });
+      continue;
+    }
     const name = init?.childForFieldName('declarator');
     const list = init?.childForFieldName('value');
-    if (!type || !/^(struct\s+)?PyModuleDef$/.test(api.text(type)) || name?.type !== 'identifier' || list?.type !== 'initializer_list') continue;
+    if (name?.type !== 'identifier' || list?.type !== 'initializer_list') continue;
     defs.set(api.text(name), readModuleDef(api, decl, type, api.text(name), list));
   }
+  for (const f of forwards) {
+    const def = defs.get(f.name);
+    if (def) def.forwards.push(f.decl);
+    else reportForeignDeclaration(api, f.decl, f.name);
+  }
   return defs;
+}
+
+/** `extern struct PyModuleDef m;` of a module def defined elsewhere: left, with what to write. */
+function reportForeignDeclaration(api: RewriteApi, decl: SyntaxNode, name: string): void {
+  api.report(decl, `'${name}' is declared here but defined in another file: left as it is`, {
+    notes: [`once the module def is converted where it is defined, declare it here as 'HPyModuleDef ${name}' (HPy_MODINIT only needs it in its own file)`],
+    suggestion: `extern HPyModuleDef ${name}; once it is converted where it is defined, or no declaration here`,
+  });
 }
 
 /** The fields of a `PyModuleDef` initializer, positional or designated. */
@@ -366,6 +440,7 @@ function readModuleDef(api: RewriteApi, decl: SyntaxNode, type: SyntaxNode, name
         "'HPyModuleDef.size' must be 0: HPy 0.9.0 raises SystemError for any other value",
         'keep plain data in C globals and objects in HPyGlobals, set the size to -1, then run hpy-migrate again',
       ],
+      suggestion: "-1 as 'm_size', plain data of the state in C globals and its objects in HPyGlobals (listed in '.globals'), then run hpy-migrate again",
     });
   }
   const slots = fields.get('m_slots');
@@ -374,6 +449,7 @@ function readModuleDef(api: RewriteApi, decl: SyntaxNode, type: SyntaxNode, name
       target: slots!,
       message: `'m_slots' (multi-phase init written for CPython) is not converted`,
       notes: ["move each 'Py_mod_exec' function into an 'HPyDef_SLOT(name, HPy_mod_exec)' listed in the '.defines' of an 'HPyModuleDef'"],
+      suggestion: "HPyDef_SLOT(name_exec, HPy_mod_exec) for each 'Py_mod_exec' function, listed in the '.defines' of the HPyModuleDef, and HPy_MODINIT(name, def)",
     });
   }
   for (const hook of ['m_traverse', 'm_clear', 'm_free']) {
@@ -383,6 +459,7 @@ function readModuleDef(api: RewriteApi, decl: SyntaxNode, type: SyntaxNode, name
       target: value!,
       message: `'${hook}' has no counterpart in an HPy 0.9.0 module`,
       notes: ['module-level GC hooks serve module state, which HPy 0.9.0 lacks: keep the objects in HPyGlobals instead'],
+      suggestion: `NULL as '${hook}', with the objects it visited or released kept in HPyGlobals (listed in '.globals'), then run hpy-migrate again`,
     });
   }
   const doc = fields.get('m_doc');
@@ -390,9 +467,9 @@ function readModuleDef(api: RewriteApi, decl: SyntaxNode, type: SyntaxNode, name
   const table = methods && !isNullValue(api, methods) ? methods : null;
   if (table && table.type !== 'identifier') {
     const message = `the method table '${api.text(table)}' is not a plain name`;
-    findings.push({ target: table, message, notes: ['name the table in the module def, then run hpy-migrate again'] });
+    findings.push({ target: table, message, notes: ['name the table in the module def, then run hpy-migrate again'], suggestion: "the name of a file-scope method table as 'm_methods', then run hpy-migrate again" });
   }
-  return { decl, type, name, list, doc: isNullValue(api, doc) ? null : api.text(doc!), methods: table, findings };
+  return { decl, type, name, list, doc: isNullValue(api, doc) ? null : api.text(doc!), methods: table, findings, forwards: [] };
 }
 
 /** Converts one `PyInit_*` and its module def, or reports why not. Returns the def's name. */
@@ -400,13 +477,14 @@ function convertInit(api: RewriteApi, text: string, fn: SyntaxNode, body: Syntax
   const modname = initName.slice('PyInit_'.length);
   const creation = moduleCreation(api, body);
   if ('finding' in creation) {
-    api.report(creation.finding.target, creation.finding.message, { notes: creation.finding.notes });
+    api.report(creation.finding.target, creation.finding.message, { notes: creation.finding.notes, suggestion: creation.finding.suggestion });
     return null;
   }
   const def = defs.get(creation.defName);
   if (!def) {
     api.report(creation.call, `the module def '${creation.defName}' of '${initName}' is not a 'PyModuleDef' of this file: left as it is`, {
       notes: ['convert the module definition and its init function together, by hand'],
+      suggestion: `the 'PyModuleDef ${creation.defName}' and '${initName}' in one file, then run hpy-migrate again`,
     });
     return null;
   }
@@ -416,11 +494,37 @@ function convertInit(api: RewriteApi, text: string, fn: SyntaxNode, body: Syntax
   const scope = findings.length ? null : planBody(api, text, fn, body, creation);
   findings.push(...(scope?.findings ?? []));
   if (findings.length || !scope) {
-    for (const f of findings) api.report(f.target, f.message, { notes: [...f.notes, LEFT_NOTE(initName, def.name)] });
+    for (const f of findings) api.report(f.target, f.message, { notes: [...f.notes, LEFT_NOTE(initName, def.name)], suggestion: f.suggestion });
     return def.name;
   }
   emitModule(scope, def, modname, table);
+  reportLegacyHelperCalls(scope);
   return def.name;
+}
+
+/**
+ * Hybrid target: a helper that stays on the C API (`legacyHelpers`) takes `PyObject *`, so the
+ * exec slot cannot pass it the module handle. The module is converted anyway (its method table
+ * already is an `HPyDef *[]`); the call is pointed out with the seam to write around it.
+ */
+function reportLegacyHelperCalls(scope: Scope): void {
+  const { api } = scope;
+  if (api.target !== 'hybrid') return;
+  const helpers = legacyHelpers(api.index);
+  for (const { call, name } of api.matches(CALLS, scope.body)) {
+    const helper = helpers.get(api.text(name));
+    const args = callArguments(call).map((a) => api.text(stripCasts(a)));
+    if (!helper || !args.includes(scope.module)) continue;
+    const py = unusedName(scope, `py_${scope.module}`);
+    const passed = args.map((a) => (a === scope.module ? py : a)).join(', ');
+    api.report(call, `'${api.text(name)}' stays on the C API: the exec slot cannot pass it the module handle '${scope.module}'`, {
+      notes: [
+        helper.via ? `'${api.text(name)}' calls '${helper.call}', a helper that stays on the C API` : `'${api.text(name)}' calls '${helper.call}', which has no HPy 0.9.0 counterpart`,
+        "a function without 'HPyContext *ctx' takes 'PyObject *', not handles: the call needs the module as a 'PyObject *' (hybrid ABI only)",
+      ],
+      suggestion: `PyObject *${py} = HPy_AsPyObject(ctx, ${scope.module}); then ${api.text(name)}(${passed}) in place of this call, and Py_DECREF(${py}) after it on every path`,
+    });
+  }
 }
 
 function tableFinding(api: RewriteApi, methods: SyntaxNode): Finding {
@@ -428,6 +532,7 @@ function tableFinding(api: RewriteApi, methods: SyntaxNode): Finding {
     target: methods,
     message: `the method table '${api.text(methods)}' is not an 'HPyDef *[]' or 'PyMethodDef[]' of this file`,
     notes: ['the pymethoddef transform turns a PyMethodDef table into an HPyDef *[] in the file that defines it; define the table in the file of the module def'],
+    suggestion: `the method table '${api.text(methods)}' defined in this file, above the module def, then run hpy-migrate again`,
   };
 }
 
@@ -435,13 +540,14 @@ function tableFinding(api: RewriteApi, methods: SyntaxNode): Finding {
 function defUseFindings(api: RewriteApi, def: ModuleDef, fn: SyntaxNode): Finding[] {
   const out: Finding[] = [];
   for (const { id } of api.matches(IDENTIFIERS)) {
-    if (api.text(id) !== def.name || within(id, def.decl)) continue;
+    if (api.text(id) !== def.name || within(id, def.decl) || def.forwards.some((f) => within(id, f))) continue;
     const call = id.parent?.parent?.parent;
     if (within(id, fn) && call?.type === 'call_expression' && CREATIONS.has(calleeName(call) ?? '')) continue;
     out.push({
       target: id,
       message: `the module def '${def.name}' is used outside its creation`,
       notes: ['an HPyModuleDef is only named by HPy_MODINIT; HPy 0.9.0 has no module lookup by def (PyState_FindModule): keep what you need in HPyGlobals'],
+      suggestion: "an HPyGlobal holding what this code needs from the module (stored in the HPy_mod_exec slot), instead of the module def",
     });
   }
   return out;
@@ -454,12 +560,12 @@ type Creation =
 
 function moduleCreation(api: RewriteApi, body: SyntaxNode): Creation {
   const calls = api.matches(CALLS, body).filter(({ name }) => CREATIONS.has(api.text(name)) || api.text(name) === 'PyModuleDef_Init');
-  const fail = (target: SyntaxNode, message: string, notes: string[]): Creation => ({ finding: { target, message, notes } });
+  const fail = (target: SyntaxNode, message: string, notes: string[], suggestion: string): Creation => ({ finding: { target, message, notes, suggestion } });
   if (calls.length !== 1) {
     return fail(calls[1]?.call ?? body.parent ?? body, `the init function does not create its module with a single 'PyModule_Create(&def)': left as it is`, [
       "write the init body as 'm = PyModule_Create(&def); if (m == NULL) return NULL; ... return m;', " +
         "or convert it by hand to an 'HPyDef_SLOT(..., HPy_mod_exec)' and 'HPy_MODINIT'",
-    ]);
+    ], 'm = PyModule_Create(&def); if (m == NULL) return NULL; ... return m; as the init body, then run hpy-migrate again');
   }
   const { call, name } = calls[0];
   const arg = callArguments(call)[0];
@@ -467,11 +573,12 @@ function moduleCreation(api: RewriteApi, body: SyntaxNode): Creation {
   if (api.text(name) === 'PyModuleDef_Init' || target?.type !== 'pointer_expression' || target.namedChildren[0]?.type !== 'identifier') {
     return fail(call, `'${api.text(call)}' is not converted`, [
       "HPy runs the init code in an 'HPyDef_SLOT(..., HPy_mod_exec)' listed in the '.defines' of an 'HPyModuleDef' named by 'HPy_MODINIT(name, def)'",
-    ]);
+    ], 'HPy_MODINIT(name, def) for an HPyModuleDef def, with the init code in an HPyDef_SLOT(name_exec, HPy_mod_exec) impl listed in its .defines');
   }
   const defName = api.text(target.namedChildren[0]);
   const message = `'${api.text(call)}' is used in a way this transform does not rewrite`;
-  return creationContext(api, call, defName) ?? fail(call, message, ["write 'm = PyModule_Create(&def);' as a statement of its own, then run hpy-migrate again"]);
+  const own = `m = PyModule_Create(&${defName}); as a statement of its own, then run hpy-migrate again`;
+  return creationContext(api, call, defName) ?? fail(call, message, ["write 'm = PyModule_Create(&def);' as a statement of its own, then run hpy-migrate again"], own);
 }
 
 /** The module variable of the creation call: a declaration, an assignment, a tested assignment or a return. */
@@ -554,6 +661,8 @@ function newScope(api: RewriteApi, text: string, fn: SyntaxNode, body: SyntaxNod
  * when a registration cannot be converted.
  */
 function convertHelper(api: RewriteApi, text: string, fn: SyntaxNode, body: SyntaxNode, name: string): void {
+  // In a hybrid port a helper that stays on the C API keeps its registrations as they are.
+  if (api.target === 'hybrid' && legacyHelpers(api.index).has(name)) return;
   const calls = api.matches(CALLS, body).filter(({ name: n }) => REGISTRATION_NAMES.has(api.text(n)) && api.text(n) !== 'PyType_Ready');
   if (calls.length === 0) return;
   const params = new Set(functionParams(fn).map((p) => p.name));
@@ -563,15 +672,16 @@ function convertHelper(api: RewriteApi, text: string, fn: SyntaxNode, body: Synt
   const returnType = fn.childForFieldName('type');
   scope.bareFailure = returnType && api.text(returnType) === 'int' && !fn.childForFieldName('declarator')?.type.startsWith('pointer') ? 'return -1;' : null;
   if (!params.has(module)) {
-    addFinding(scope, calls[0].call, `'${firstLine(api.text(calls[0].call))}' does not add to a module that '${name}' receives as a parameter`, ['convert it by hand']);
+    addFinding(scope, calls[0].call, `'${firstLine(api.text(calls[0].call))}' does not add to a module that '${name}' receives as a parameter`, ['convert it by hand'],
+      `the module passed to '${name}' as a parameter, then run hpy-migrate again; by hand: HPy_SetAttr_s(ctx, module, "name", h) and HPy_Close(ctx, h)`);
   } else {
     planRegistrationsOnly(scope);
   }
   if (scope.findings.length) {
-    for (const f of scope.findings) api.report(f.target, f.message, { notes: [...f.notes, `'${name}' is left as it is: converting only part of it would not compile`] });
+    for (const f of scope.findings) api.report(f.target, f.message, { notes: [...f.notes, `'${name}' is left as it is: converting only part of it would not compile`], suggestion: f.suggestion });
     return;
   }
-  contextGuard(api).allows(calls[0].call, calleeName(calls[0].call)!);
+  contextGuard(suggestingApi(api, contextGuardSuggestion)).allows(calls[0].call, calleeName(calls[0].call)!);
   for (const c of mergeRemovals(text, outermost(scope.changes))) api.replace(c, c.text);
 }
 
@@ -659,8 +769,8 @@ function covered(scope: Scope, node: SyntaxNode): boolean {
   return scope.changes.some((c) => c.start < c.end && within(node, c));
 }
 
-function addFinding(scope: Scope, target: SyntaxNode, message: string, notes: string[]): void {
-  scope.findings.push({ target, message, notes });
+function addFinding(scope: Scope, target: SyntaxNode, message: string, notes: string[], suggestion: string): void {
+  scope.findings.push({ target, message, notes, suggestion });
 }
 
 /**
@@ -677,7 +787,7 @@ function removeStatement(scope: Scope, stmt: SyntaxNode): void {
   } else if (!isStatementListItem(stmt)) {
     addFinding(scope, stmt, `'${firstLine(scope.api.text(stmt))}' is the lone body of a statement and cannot be removed`, [
       'the exec slot does not own the module or the types: delete the statement, then run hpy-migrate again',
-    ]);
+    ], "the statement deleted by hand (an empty '{}' where it was the whole body of an 'if' or a loop), then run hpy-migrate again");
     return;
   }
   scope.changes.push({ ...lineSpan(scope.text, stmt), text: '' });
@@ -727,14 +837,14 @@ function planTypeLocals(scope: Scope): void {
     if (p?.type === 'argument_list') continue;
     const target = p?.type === 'init_declarator' ? declaredIdentifier(p) : p?.type === 'assignment_expression' ? p.childForFieldName('left') : null;
     if (!spec || target?.type !== 'identifier') {
-      addFinding(scope, call, `'${firstLine(api.text(call))}' is not converted`, [FROM_SPEC_NOTE]);
+      addFinding(scope, call, `'${firstLine(api.text(call))}' is not converted`, [FROM_SPEC_NOTE], FROM_SPEC_SUGGESTION);
       continue;
     }
     const local = api.text(target);
     if (!scope.locals.has(local)) continue; // a C global: reported by planGlobals
     const removals = creationRemovals(api, call, local);
     if (!removals) {
-      addFinding(scope, call, `'${local}' is assigned in a way this transform does not rewrite`, ["write 't = PyType_FromSpec(&spec);' as a statement of its own"]);
+      addFinding(scope, call, `'${local}' is assigned in a way this transform does not rewrite`, ["write 't = PyType_FromSpec(&spec);' as a statement of its own"], `${local} = PyType_FromSpec(&${spec}); as a statement of its own, then run hpy-migrate again`);
       continue;
     }
     scope.typeLocals.set(local, spec);
@@ -822,7 +932,7 @@ function planReleases(scope: Scope): void {
     if (!what || (what.kind === 'module' && (!scope.init || !RELEASES.has(macro)))) continue;
     if (what.kind === 'static-type' && !scope.specs.has(`${what.name}_spec`)) continue;
     if (call.parent?.type !== 'expression_statement') {
-      addFinding(scope, call, `'${api.text(call)}' is used inside an expression`, ['write it as a statement of its own, then run hpy-migrate again']);
+      addFinding(scope, call, `'${api.text(call)}' is used inside an expression`, ['write it as a statement of its own, then run hpy-migrate again'], `${api.text(call)}; as a statement of its own, then run hpy-migrate again`);
       continue;
     }
     if (what.kind === 'static-type') scope.staticTypes.set(what.name, scope.staticTypes.get(what.name) ?? false);
@@ -844,7 +954,7 @@ function planReturns(scope: Scope, creation: SyntaxNode): void {
     } else {
       addFinding(scope, ret, `'${api.text(ret)}' returns something else than the module or NULL`, [
         'the exec slot returns 0 on success and -1 with an exception set on failure: rewrite this return by hand',
-      ]);
+      ], `return ${scope.module}; on success and return NULL; on failure, then run hpy-migrate again (they become return 0; and return -1;)`);
     }
   }
 }
@@ -897,7 +1007,7 @@ function planRegistrations(scope: Scope): void {
     if (!host || (host.type === 'if_statement' && host.childForFieldName('alternative'))) {
       addFinding(scope, call, `'${firstLine(api.text(call))}' is used in a way this transform does not rewrite`, [
         "write it as 'if (call < 0) <error branch>' or as a statement of its own, then run hpy-migrate again",
-      ]);
+      ], "'if (call < 0) <error branch>' without 'else', or the call as a statement of its own, then run hpy-migrate again");
       continue;
     }
     hosts.set(host.startIndex, host);
@@ -909,7 +1019,7 @@ function planRegistrations(scope: Scope): void {
     addFinding(scope, where, `the type '${type}' is readied but not added to the module`, [
       `a type that the C code uses without a module attribute must be created with 'HPyType_FromSpec(ctx, &${type}_spec, NULL)' and kept in an HPyGlobal`,
       GLOBAL_NOTE,
-    ]);
+    ], `HPy h = HPyType_FromSpec(ctx, &${type}_spec, NULL); stored with HPyGlobal_Store in a static HPyGlobal listed in '.globals', or PyModule_AddObject(m, "Name", (PyObject *)&${type}) to expose it`);
   }
 }
 
@@ -923,7 +1033,7 @@ function planHost(scope: Scope, host: SyntaxNode): void {
     if (!reg) {
       addFinding(scope, operand, `'${firstLine(scope.api.text(operand))}' is not a failure test of a module registration`, [
         "test each 'PyModule_Add*' and 'PyType_Ready' call on its own ('if (call < 0) <error branch>'), then run hpy-migrate again",
-      ]);
+      ], SEPARATE_TESTS_SUGGESTION);
       return;
     }
     if ('finding' in reg) return void scope.findings.push(reg.finding);
@@ -932,7 +1042,7 @@ function planHost(scope: Scope, host: SyntaxNode): void {
   const kinds = new Set(regs.map((r) => r.reg.kind));
   if (kinds.has('ready')) {
     if (kinds.size > 1) {
-      return addFinding(scope, host, `'PyType_Ready' is tested together with other registrations`, ['test each call on its own, then run hpy-migrate again']);
+      return addFinding(scope, host, `'PyType_Ready' is tested together with other registrations`, ['test each call on its own, then run hpy-migrate again'], SEPARATE_TESTS_SUGGESTION);
     }
     for (const { reg } of regs) if (reg.kind === 'ready') scope.staticTypes.set(reg.type, scope.staticTypes.get(reg.type) ?? false);
     return removeStatement(scope, host);
@@ -946,34 +1056,36 @@ function registration(scope: Scope, call: SyntaxNode): Registration | { finding:
   const { api } = scope;
   const fn = calleeName(call)!;
   const args = callArguments(call);
-  const fail = (message: string, notes: string[]) => ({ finding: { target: call, message, notes } });
+  const fail = (message: string, notes: string[], suggestion: string) => ({ finding: { target: call, message, notes, suggestion } });
   if (fn === 'PyType_Ready') {
     const what = subject(scope, args[0]);
-    if (args.length !== 1 || what?.kind !== 'static-type') return fail(`'${api.text(call)}' is not converted`, ["only 'PyType_Ready(&X)' for a static type 'X' is converted"]);
+    if (args.length !== 1 || what?.kind !== 'static-type') {
+      return fail(`'${api.text(call)}' is not converted`, ["only 'PyType_Ready(&X)' for a static type 'X' is converted"], "PyType_Ready(&X) on a static type 'X' of this file, then run hpy-migrate again; by hand: " + FROM_SPEC_SUGGESTION);
+    }
     return checkSpec(scope, call, `${what.name}_spec`, what.name) ?? { kind: 'ready', type: what.name };
   }
   if (args.length === 0 || subject(scope, args[0])?.kind !== 'module') {
     return fail(`'${firstLine(api.text(call))}' does not add to the module variable '${scope.module}'`, [
       'convert it by hand: the exec slot receives the module as its parameter',
-    ]);
+    ], `HPy_SetAttr_s(ctx, target, "name", h) by hand, with 'target' a handle to the object this call adds to`);
   }
   scope.accepted.add(unparenthesize(args[0]).startIndex);
   if (fn in CONSTANTS) return constantRegistration(scope, call, fn, args);
   if (fn === 'PyModule_AddType') {
     const message = `'${firstLine(api.text(call))}' adds a type that is neither a static type nor made from a spec in this function`;
-    return typeRegistration(scope, call, args[1], null) ?? fail(message, [FROM_SPEC_NOTE]);
+    return typeRegistration(scope, call, args[1], null) ?? fail(message, [FROM_SPEC_NOTE], FROM_SPEC_SUGGESTION);
   }
-  if (args.length !== 3) return fail(`'${fn}' with ${args.length} arguments is not converted`, ['convert it by hand']);
+  if (args.length !== 3) return fail(`'${fn}' with ${args.length} arguments is not converted`, ['convert it by hand'], `${fn}(m, "name", obj), then run hpy-migrate again; by hand: HPy_SetAttr_s(ctx, m, "name", h)`);
   const value = stripCasts(args[2]);
   const reg = typeRegistration(scope, call, args[2], api.text(args[1]));
   if (reg) return reg;
   if (value.type !== 'identifier') {
-    return fail(`'${firstLine(api.text(call))}' adds an expression, not a local variable`, ['assign the object to a local variable first, then run hpy-migrate again']);
+    return fail(`'${firstLine(api.text(call))}' adds an expression, not a local variable`, ['assign the object to a local variable first, then run hpy-migrate again'], `PyObject *obj = <the expression>; tested for NULL, then ${fn}(${scope.module}, ${api.text(args[1])}, obj), then run hpy-migrate again`);
   }
   const handle = scope.globalHandles.get(api.text(value));
   if (handle) return { kind: 'object', call, name: api.text(args[1]), value: handle, steals: true };
   if (!scope.locals.has(api.text(value))) {
-    return fail(`'${firstLine(api.text(call))}' adds the C global '${api.text(value)}'`, [GLOBAL_NOTE]);
+    return fail(`'${firstLine(api.text(call))}' adds the C global '${api.text(value)}'`, [GLOBAL_NOTE], GLOBAL_SUGGESTION(api.text(value)));
   }
   return { kind: 'object', call, name: api.text(args[1]), value: api.text(value), steals: fn === 'PyModule_AddObject' };
 }
@@ -982,7 +1094,8 @@ function constantRegistration(scope: Scope, call: SyntaxNode, fn: string, args: 
   const { api } = scope;
   const { maker, macro } = CONSTANTS[fn];
   if (args.length !== (macro ? 2 : 3) || (macro && args[1].type !== 'identifier')) {
-    return { finding: { target: call, message: `'${firstLine(api.text(call))}' is not converted`, notes: ['convert it by hand'] } };
+    const suggestion = `HPy h = ${maker}(ctx, value); HPy_SetAttr_s(ctx, ${scope.module}, "NAME", h); HPy_Close(ctx, h); with a failure test of the first two`;
+    return { finding: { target: call, message: `'${firstLine(api.text(call))}' is not converted`, notes: ['convert it by hand'], suggestion } };
   }
   const name = macro ? `"${api.text(args[1])}"` : api.text(args[1]);
   return { kind: 'constant', call, name, value: api.text(args[macro ? 1 : 2]), maker };
@@ -1005,16 +1118,16 @@ function typeRegistration(scope: Scope, call: SyntaxNode, value: SyntaxNode | un
     shown = spec;
   } else if (inner.type === 'call_expression' && isTypeFromSpec(calleeName(inner) ?? '')) {
     spec = specArgument(api, inner);
-    if (!spec) return { finding: { target: inner, message: `'${firstLine(api.text(inner))}' is not converted`, notes: [FROM_SPEC_NOTE] } };
+    if (!spec) return { finding: { target: inner, message: `'${firstLine(api.text(inner))}' is not converted`, notes: [FROM_SPEC_NOTE], suggestion: FROM_SPEC_SUGGESTION } };
     shown = spec;
   }
   if (!spec) return null;
-  const missing = checkSpec(scope, call, spec, shown);
+  const missing = checkSpec(scope, call, spec, shown, name);
   if (missing) return missing;
   const pyName = name ?? (scope.specs.get(spec)!.pyName ? `"${scope.specs.get(spec)!.pyName}"` : null);
   if (!pyName) {
     const message = `the Python name of the type of '${spec}' is not known`;
-    return { finding: { target: call, message, notes: ["give the spec a '.name' string literal ('module.Name'), then run hpy-migrate again"] } };
+    return { finding: { target: call, message, notes: ["give the spec a '.name' string literal ('module.Name'), then run hpy-migrate again"], suggestion: `.name = "module.Name" in '${spec}', then run hpy-migrate again` } };
   }
   return { kind: 'type', call, name: pyName, spec };
 }
@@ -1025,14 +1138,40 @@ function stripCasts(node: SyntaxNode): SyntaxNode {
   return n;
 }
 
-/** Is `spec` an `HPyType_Spec` of this file? */
-function checkSpec(scope: Scope, call: SyntaxNode, spec: string, type: string): { finding: Finding } | null {
+/** Is `spec` an `HPyType_Spec` of this file? `pyName`: the attribute name the module adds it as (a literal), if known. */
+function checkSpec(scope: Scope, call: SyntaxNode, spec: string, type: string, pyName: string | null = null): { finding: Finding } | null {
   const found = scope.specs.get(spec);
   if (found?.hpy) return null;
   const why = found
     ? `'${spec}' is still a 'PyType_Spec': the pytype-spec transform converts it, or reports why it cannot`
     : `the pytype-spec transform names the spec of a static 'PyTypeObject ${type}' '${type}_spec'; a type defined in another file is registered by hand`;
-  return { finding: { target: call, message: `the type '${type}' has no 'HPyType_Spec ${spec}' in this file`, notes: [why] } };
+  const suggestion = specSuggestion(scope, found ? spec : staticTypeOfFile(scope, type) ? type : null, spec, pyName ?? '"Name"');
+  return { finding: { target: call, message: `the type '${type}' has no 'HPyType_Spec ${spec}' in this file`, notes: [why], suggestion } };
+}
+
+/** Is `type` a file-scope `PyTypeObject` of this file (one pytype-spec left as it was)? */
+function staticTypeOfFile(scope: Scope, type: string): boolean {
+  return scope.api.matches(DECLARATIONS).some(({ decl }) => {
+    const init = decl.childForFieldName('declarator');
+    const id = init && declaredIdentifier(init);
+    return atFileScope(decl) && !!id && scope.api.text(id) === type && /^(struct\s+_typeobject|PyTypeObject)$/.test(scope.api.text(decl.childForFieldName('type')!));
+  });
+}
+
+/**
+ * What to write for a type registered without an `HPyType_Spec`: `left` is the CPython spec or
+ * static type of this file that pytype-spec left as it was, null for a type of another file.
+ */
+function specSuggestion(scope: Scope, left: string | null, spec: string, pyName: string): string {
+  const m = scope.module;
+  const addType = `HPyHelpers_AddType(ctx, ${m}, ${pyName}, &${spec}, NULL)`;
+  if (left === null) return `${addType} by hand, with 'extern HPyType_Spec ${spec};' declared here for the type of the other file`;
+  // A spec left whole (e.g. a collected type whose traverse stays on the C API) is still a
+  // CPython spec: a hybrid exec slot creates the type with the C API and hands it over.
+  if (scope.api.target === 'hybrid' && left === spec) {
+    return `PyObject *t = PyType_FromSpec(&${spec}); HPy h = HPy_FromPyObject(ctx, t); Py_XDECREF(t); then HPy_SetAttr_s(ctx, ${m}, ${pyName}, h) and HPy_Close(ctx, h), in the exec slot`;
+  }
+  return `the fixes the pytype-spec findings on '${left}' give, then run hpy-migrate again (this becomes ${addType})`;
 }
 
 /** Rewrites one registration inside its host statement; the statement keeps its shape. */
@@ -1042,8 +1181,8 @@ function rewriteInPlace(scope: Scope, host: SyntaxNode, operand: SyntaxNode, reg
     const addType = `!HPyHelpers_AddType(ctx, ${scope.module}, ${reg.name}, &${reg.spec}, NULL)`;
     const ind = indentationAt(scope.text, host.startIndex);
     if (host.type === 'if_statement') scope.changes.push({ start: operand.startIndex, end: operand.endIndex, text: addType });
-    else if (!scope.bareFailure) addFinding(scope, host, BARE_MESSAGE(api.text(host)), [BARE_NOTE]);
-    else if (!isStatementListItem(host)) addFinding(scope, host, `'${firstLine(api.text(host))}' is not directly in a block`, [BRACES_NOTE]);
+    else if (!scope.bareFailure) addFinding(scope, host, BARE_MESSAGE(api.text(host)), [BARE_NOTE], BARE_SUGGESTION);
+    else if (!isStatementListItem(host)) addFinding(scope, host, `'${firstLine(api.text(host))}' is not directly in a block`, [BRACES_NOTE], BRACES_SUGGESTION);
     else scope.changes.push({ start: host.startIndex, end: host.endIndex, text: `if (${addType})${scope.eol}${ind}${scope.unit}${scope.bareFailure}` });
     return;
   }
@@ -1057,7 +1196,7 @@ function rewriteInPlace(scope: Scope, host: SyntaxNode, operand: SyntaxNode, reg
     addFinding(scope, reg.call, `'${firstLine(api.text(reg.call))}' is not converted: '${reg.value}' cannot be closed right after it`, [
       "HPy_SetAttr_s does not steal: close the object after the call on the success path ('HPy_Close(ctx, obj)'); " +
         'this needs an error branch that leaves the function and no later use of the object',
-    ]);
+    ], `if (HPy_SetAttr_s(ctx, ${scope.module}, ${reg.name}, ${reg.value}) < 0) <error branch>; then HPy_Close(ctx, ${reg.value}) after the last use of '${reg.value}'`);
     return;
   }
   scope.changes.push({ start: host.endIndex, end: host.endIndex, text: `${scope.eol}${indentationAt(scope.text, host.startIndex)}HPy_Close(ctx, ${reg.value});` });
@@ -1081,11 +1220,11 @@ function usedAfter(scope: Scope, stmt: SyntaxNode, name: string): boolean {
 function splitHost(scope: Scope, host: SyntaxNode, regs: Registration[]): void {
   const objects = regs.filter((r) => r.kind === 'object' && r.steals);
   if (objects.length) {
-    return addFinding(scope, host, `'PyModule_AddObject' is tested together with constants`, ['test each call on its own, then run hpy-migrate again']);
+    return addFinding(scope, host, `'PyModule_AddObject' is tested together with constants`, ['test each call on its own, then run hpy-migrate again'], SEPARATE_TESTS_SUGGESTION);
   }
-  if (host.type === 'expression_statement' && !scope.bareFailure) return addFinding(scope, host, BARE_MESSAGE(scope.api.text(host)), [BARE_NOTE]);
+  if (host.type === 'expression_statement' && !scope.bareFailure) return addFinding(scope, host, BARE_MESSAGE(scope.api.text(host)), [BARE_NOTE], BARE_SUGGESTION);
   if (!isStatementListItem(host) || host.parent?.type === 'labeled_statement') {
-    return addFinding(scope, host, `'${firstLine(scope.api.text(host))}' is not directly in a block`, [BRACES_NOTE]);
+    return addFinding(scope, host, `'${firstLine(scope.api.text(host))}' is not directly in a block`, [BRACES_NOTE], BRACES_SUGGESTION);
   }
   const ind = indentationAt(scope.text, host.startIndex);
   const branch = errorBranch(scope, host, ind);
@@ -1288,7 +1427,7 @@ function creationValue(scope: Scope, right: SyntaxNode): string | null {
   if (value.type !== 'call_expression' || !isTypeFromSpec(calleeName(value) ?? '')) return api.text(value);
   const spec = specArgument(api, value);
   if (!spec) {
-    addFinding(scope, value, `'${firstLine(api.text(value))}' is not converted`, [FROM_SPEC_NOTE]);
+    addFinding(scope, value, `'${firstLine(api.text(value))}' is not converted`, [FROM_SPEC_NOTE], FROM_SPEC_SUGGESTION);
     return null;
   }
   const missing = checkSpec(scope, value, spec, spec);
@@ -1362,7 +1501,7 @@ function planGlobals(scope: Scope): void {
     else if (subject(scope, right)?.kind === 'static-type' || scope.typeLocals.has(api.text(value))) what = `the type '${api.text(value)}'`;
     else if (globals.has(name) || callee.startsWith('Py')) what = `the object '${firstLine(api.text(right))}'`;
     const refusal = scope.globalRefusals.get(name);
-    if (what) addFinding(scope, assign, `${what} is kept in the C global '${name}'`, refusal ? [`it stays a C global: ${refusal}`, GLOBAL_NOTE] : [GLOBAL_NOTE]);
+    if (what) addFinding(scope, assign, `${what} is kept in the C global '${name}'`, refusal ? [`it stays a C global: ${refusal}`, GLOBAL_NOTE] : [GLOBAL_NOTE], GLOBAL_SUGGESTION(name));
   }
 }
 
@@ -1381,21 +1520,33 @@ function checkUses(scope: Scope): void {
       addFinding(scope, id, `the type '${name}' is used for more than its registration`, [
         'HPyHelpers_AddType creates the type and closes its handle; a type used later needs an HPyGlobal',
         GLOBAL_NOTE,
-      ]);
+      ], `HPy h = HPyType_FromSpec(ctx, &${scope.typeLocals.get(name)}, NULL); stored in a static HPyGlobal (HPyGlobal_Store) for the later uses, and HPy_SetAttr_s(ctx, ${scope.module}, "Name", h) to expose it`);
     } else if (scope.staticTypes.has(name)) {
+      // Without its spec the registration is reported; the reference counting that goes with it is not another finding.
+      if (!scope.specs.get(`${name}_spec`)?.hpy && isRefcountArgument(api, id)) continue;
       addFinding(scope, id, `the static type '${name}' is used for more than its registration`, [
         `once '${name}' is an HPyType_Spec, the type object exists only as a handle: keep it in an HPyGlobal`,
         GLOBAL_NOTE,
-      ]);
+      ], `HPy h = HPyType_FromSpec(ctx, &${name}_spec, NULL); stored in a static HPyGlobal (HPyGlobal_Store) for the later uses, and HPy_SetAttr_s(ctx, ${scope.module}, "Name", h) to expose it`);
     } else if (name === scope.module && scope.init && !isKeptModuleUse(api, id, own)) {
       const call = id.parent?.type === 'argument_list' ? id.parent.parent : null;
       const callee = call ? calleeName(call) : null;
       if (callee && REGISTRATION_NAMES.has(callee)) continue; // reported by planRegistrations
       const target = call ?? id.parent ?? id;
-      const notes = [(callee && callFormOf(callee)?.entry.notes) || 'convert this use by hand'];
-      addFinding(scope, target, `the module '${name}' is used in '${firstLine(api.text(target))}', which has no direct HPy form`, notes);
+      const rowNotes = (callee && callFormOf(callee)?.entry.notes) || '';
+      const notes = [rowNotes || 'convert this use by hand'];
+      const suggestion = callee && rowNotes ? splitRowNotes(callee, rowNotes).write : `HPy_SetAttr_s(ctx, ${name}, "name", h) / HPy_GetAttr_s(ctx, ${name}, "name") on the module, or an HPyGlobal for what is kept`;
+      addFinding(scope, target, `the module '${name}' is used in '${firstLine(api.text(target))}', which has no direct HPy form`, notes, suggestion);
     }
   }
+}
+
+/** Is `id` (through `&`, casts and parentheses) the argument of a reference counting macro? */
+function isRefcountArgument(api: RewriteApi, id: SyntaxNode): boolean {
+  let arg = id;
+  while (arg.parent && ['parenthesized_expression', 'cast_expression', 'pointer_expression'].includes(arg.parent.type)) arg = arg.parent;
+  const call = arg.parent?.type === 'argument_list' ? arg.parent.parent : null;
+  return !!call && call.type === 'call_expression' && REFCOUNTS.has(calleeName(call) ?? '');
 }
 
 /** A use of the module that the body transforms convert: a direct API call, a project function, a null test. */
@@ -1442,9 +1593,34 @@ function methodTable(api: RewriteApi, name: SyntaxNode, def: ModuleDef): Table |
     const entries = sentinel ? items.slice(0, -1) : items;
     const isStatic = decl.namedChildren.some((n) => n.type === 'storage_class_specifier' && api.text(n) === 'static');
     const uses = api.matches(IDENTIFIERS).filter(({ id: u }) => api.text(u) === api.text(name) && !within(u, decl) && !within(u, def.list));
-    return { decl, list, kind, entries, sentinel, ownedByModule: isStatic && uses.length === 0 && kind === 'hpy' && !!sentinel };
+    const legacyPart = kind === 'hpy' ? legacyPartOf(api, `${api.text(name)}_legacy`) : null;
+    return { decl, list, kind, entries, sentinel, ownedByModule: isStatic && uses.length === 0 && kind === 'hpy' && !!sentinel, legacyPart };
   }
   return null;
+}
+
+/** `name` if it is a file-scope `PyMethodDef name[]` table (the legacy part of a hybrid port). */
+function legacyPartOf(api: RewriteApi, name: string): string | null {
+  for (const { decl } of api.matches(DECLARATIONS)) {
+    const init = decl.childForFieldName('declarator');
+    const id = init && declaredIdentifier(init);
+    if (!atFileScope(decl) || !id || api.text(id) !== name) continue;
+    const array = init!.childForFieldName('declarator')?.type === 'array_declarator';
+    return array && api.text(decl.childForFieldName('type')!).replace(/^struct\s+/, '') === 'PyMethodDef' ? name : null;
+  }
+  return null;
+}
+
+/**
+ * Forward declarations of the def: `static HPyModuleDef m;` while `HPy_MODINIT` (where the init
+ * function was) comes before the definition, else they go, with the comment lines right above.
+ */
+function convertForwards(scope: Scope, def: ModuleDef): void {
+  const { api } = scope;
+  for (const decl of def.forwards) {
+    if (scope.fn.startIndex < def.decl.startIndex) api.replace(decl.childForFieldName('type')!, 'HPyModuleDef');
+    else api.remove(withBlankLine(scope.text, lineSpan(scope.text, { start: leadingComments(scope, decl), end: decl.endIndex })));
+  }
 }
 
 /** Records the edits of a planned module: body, exec slot header, defines, module def. */
@@ -1461,15 +1637,28 @@ function emitModule(scope: Scope, def: ModuleDef, modname: string, table: Table 
     api.replace(scope.fn, `HPy_MODINIT(${modname}, ${def.name})`);
   }
   removePrototypes(scope, `PyInit_${modname}`);
+  convertForwards(scope, def);
   const fields = moduleFields(scope, def, table, exec);
   api.replace(def.type, 'HPyModuleDef');
   api.replace(def.list, initializer(scope, def, fields));
+  // In a hybrid port a legacy table is the intended result (pymethoddef says why for each method).
+  const severity = api.target === 'hybrid' ? 'note' : 'warning';
   if (table?.kind === 'legacy') {
     api.report(def.methods!, `'${api.text(def.methods!)}' is still a 'PyMethodDef' table: kept as '.legacy_methods'`, {
+      severity,
       notes: [
         'legacy methods build only in the CPython and hybrid ABIs',
         "once the pymethoddef transform has made the table an 'HPyDef *[]', list its entries in '.defines' instead",
       ],
+      suggestion: `the fixes the pymethoddef findings on '${api.text(def.methods!)}' give, then run hpy-migrate again (it becomes '.defines'); until then build with --hpy-abi=hybrid`,
+    });
+  } else if (table?.legacyPart && api.target !== 'hybrid') {
+    api.report(def.methods!, `the methods of '${table.legacyPart}' stay on the C API: kept as '.legacy_methods'`, {
+      notes: [
+        'legacy methods build only in the CPython and hybrid ABIs',
+        `port each of them by hand and move its entry to '${api.text(def.methods!)}' ('&<function>_def' and an 'HPyDef_METH_IMPL' line); remove '.legacy_methods' once '${table.legacyPart}' is empty`,
+      ],
+      suggestion: `each method of '${table.legacyPart}' made convertible, then hpy-migrate --target hybrid (its entry moves to '${api.text(def.methods!)}') before --target universal`,
     });
   }
 }
@@ -1511,6 +1700,7 @@ function moduleFields(scope: Scope, def: ModuleDef, table: Table | null, exec: s
   const fields = def.doc ? [`.doc = ${def.doc}`] : [];
   const tableName = def.methods ? api.text(def.methods) : '';
   if (table?.kind === 'legacy') fields.push(`.legacy_methods = ${tableName}`);
+  else if (table?.legacyPart) fields.push(`.legacy_methods = ${table.legacyPart}`);
   const slot = exec ? `HPyDef_SLOT(${exec}, HPy_mod_exec)${eol}${eol}` : '';
   if (table?.kind === 'hpy' && (!exec || table.ownedByModule)) {
     if (exec) {

@@ -91,7 +91,22 @@
  * - `Py_CLEAR`/`Py_XDECREF` of a field in an impl without `ctx` (`HPy_tp_destroy`) is deleted:
  *   HPy releases the fields itself.
  * The owner handle of `p->f` is the one `p` came from: `T *p = T_AsStruct(ctx, h)` (or a single
- * assignment of it) or `HPy h = HPy_New(ctx, type, &p)`.
+ * assignment of it) or `HPy h = HPy_New(ctx, type, &p)`. A store takes its `Py_INCREF(v)` along
+ * across the `T *p = T_AsStruct(ctx, h);` that pyobject-head may put between them (that line stays,
+ * first).
+ *
+ * With `--target hybrid`, the members of a legacy-layout struct that legacy code uses stay
+ * `PyObject *` (a function without `ctx` cannot load or store an HPyField), and all of its members
+ * do when its type keeps a C-API `Py_tp_dealloc` or `Py_tp_traverse` in `.legacy_slots` (those
+ * handle `PyObject *` members only; shared analysis `memberUsesIn`/`legacyFunctions`, the one
+ * pytype-spec decides the legacy slots with). They are noted, and HPy code reaches them through
+ * the seams: a read becomes `HPy f = HPy_FromPyObject(ctx, p->f);` before its statement and
+ * `HPy_Close(ctx, f);` after it (and before each exit), as for a field; `Py_INCREF(p->f); return
+ * p->f;` becomes `return HPy_FromPyObject(ctx, p->f);`; a store of a handle becomes
+ * `Py_XSETREF(p->f, HPy_AsPyObject(ctx, h));` (a new reference, the old one released), with the
+ * same rules for the stored value as `HPyField_Store`. NULL tests, `Py_CLEAR(p->f)`, stores of
+ * NULL, reference-count macros and `&p->f` stay as they are (plain C-API code on a `PyObject *`,
+ * valid in hybrid ABI), and so do the uses in legacy functions.
  *
  * ## Limits
  * A member is converted only when every use of it in the file is: otherwise it stays `PyObject *`
@@ -107,12 +122,14 @@
  * header is converted there; the other files convert their uses from the index facts, and leave a
  * struct whose type is still legacy in them alone (pyobject-head reports it). The traverse is
  * added in the file of the type spec, and only when its `defines` array is there too; a file that
- * has an `HPy_tp_traverse` that does not visit the struct is reported instead.
+ * has an `HPy_tp_traverse` that does not visit the struct is reported instead. Every finding says
+ * what to write by hand (its `suggestion`: the `HPyField_Load`/`HPyField_Store` form of the use).
  */
 import {
   callArguments,
   calleeName,
   contextGuard,
+  contextGuardSuggestion,
   contextScope,
   declarationsOf,
   defineTransform,
@@ -122,10 +139,13 @@ import {
   hasContextParam,
   indentationAt,
   isHandleDeclaration,
+  legacyFunctions,
+  memberUsesIn,
   nextStatement,
   objectStructsOf,
   specOfStruct,
   structNamed,
+  suggestingApi,
   typeSpecsOf,
   unparenthesize,
   writesOf,
@@ -161,7 +181,7 @@ interface Unit {
   sites: Site[];
   /** Left alone (its members stay `PyObject *`); `finding` is what is reported, if anything. */
   blocked?: boolean;
-  finding?: { target: SyntaxNode | Span; message: string; notes: string[] };
+  finding?: { target: SyntaxNode | Span; message: string; notes: string[]; suggestion: string };
 }
 
 /** One `p->f` on a `PyObject *` member of an object struct. */
@@ -172,6 +192,8 @@ interface Access {
   field: string;
   /** The handle of the object that owns the struct, if known. */
   owner: string | null;
+  /** Hybrid: the member stays `PyObject *` for legacy code; HPy code reaches it through the seams. */
+  seam: boolean;
 }
 
 /** What one function is, for the fields. */
@@ -205,6 +227,8 @@ interface Context {
   guard: ContextGuard;
   /** Findings already reported, by function and member (one per pair is enough). */
   reported: Set<string>;
+  /** Hybrid: members (`T.f`) that stay `PyObject *` because legacy code uses them. */
+  seams: Set<string>;
 }
 
 export default defineTransform({
@@ -216,9 +240,13 @@ export default defineTransform({
   after: ['pyobject-head'],
   rewrite(file, api) {
     const specs = typeSpecsOf(api);
-    const structs = fieldStructs(objectStructsOf(api, file), specs).filter((s) => !keepsLegacyDealloc(api, file, s, specs));
+    const candidates = fieldStructs(objectStructsOf(api, file), specs);
+    const seams = api.target === 'hybrid' ? seamMembers(api, file, candidates, specs) : new Map<ObjectStruct, string[]>();
+    const structs = candidates.filter((s) => seams.has(s) || !keepsLegacyDealloc(api, file, s, specs));
     if (structs.length === 0) return;
-    const cx: Context = { api, file, structs, specs, scope: contextScope(api.index, file.text), guard: contextGuard(api), units: [], taken: new Set(), nullTests: new Set(), reported: new Set() };
+    const seamKeys = new Set([...seams].flatMap(([s, fields]) => fields.map((f) => keyOf(s, f))));
+    const cx: Context = { api, file, structs, specs, scope: contextScope(api.index, file.text, api.target), guard: contextGuard(suggestingApi(api, contextGuardSuggestion)), units: [], taken: new Set(), nullTests: new Set(), reported: new Set(), seams: seamKeys };
+    reportSeams(cx, seams);
     const plans = file.tree.rootNode.descendantsOfType('function_definition').map((fn) => planFunction(cx, fn)).filter((p): p is FunctionPlan => p !== null);
     for (const plan of plans) planUses(cx, plan);
     for (const s of structs) planDeclarations(cx, s);
@@ -254,8 +282,49 @@ function keepsLegacyDealloc(api: RewriteApi, file: SourceFile, s: ObjectStruct, 
   if (!table) return false;
   api.report(spec.fields.get('legacy_slots')!, `the members of '${s.name}' stay 'PyObject *': '${spec.name}' keeps a legacy 'Py_tp_dealloc'`, {
     notes: ["HPyFields need an HPy_tp_traverse, which HPy does not combine with a legacy Py_tp_dealloc: port the dealloc (pytype-spec turns it into HPy_tp_destroy) and run hpy-migrate again"],
+    suggestion: `an HPy_tp_destroy impl ('static void f(void *object)', native frees only) in place of the legacy 'Py_tp_dealloc' of '${spec.name}', then run hpy-migrate again`,
   });
   return true;
+}
+
+/**
+ * Hybrid: the members of legacy-layout structs that stay `PyObject *`. All of them when the type
+ * keeps a C-API `Py_tp_dealloc` or `Py_tp_traverse` (HPy releases and visits HPyFields only, and
+ * those slots handle every member); otherwise those that functions without `ctx` use, since they
+ * cannot load or store an HPyField (shared analysis: `memberUsesIn`, `legacyFunctions`).
+ */
+function seamMembers(api: RewriteApi, file: SourceFile, structs: ObjectStruct[], specs: TypeSpec[]): Map<ObjectStruct, string[]> {
+  const out = new Map<ObjectStruct, string[]>();
+  const legacy = legacyFunctions(api, file.tree.rootNode, file.text);
+  for (const s of structs) {
+    if (!s.local || s.helpers !== 'legacy') continue;
+    const spec = specs.find((t) => t.kind === 'HPyType_Spec' && specOfStruct(t, s) && t.fields.has('legacy_slots'));
+    const table = spec ? legacySlotsText(api, file, spec) : '';
+    const fields = /\bPy_tp_(dealloc|traverse)\b/.test(table) ? s.objectFields : [...new Set(memberUsesIn(api, s, legacy).map((u) => u.member))];
+    if (fields.length > 0) out.set(s, fields);
+  }
+  return out;
+}
+
+/** The text of the `PyType_Slot` table named by a spec's `.legacy_slots` ('' if not in this file). */
+function legacySlotsText(api: RewriteApi, file: SourceFile, spec: TypeSpec): string {
+  const name = spec.fields.get('legacy_slots')?.childForFieldName('value');
+  if (!name || name.type !== 'identifier') return '';
+  return new RegExp(`\\b${api.text(name)}\\s*\\[\\s*\\]\\s*=\\s*\\{[^;]*`).exec(file.text)?.[0] ?? '';
+}
+
+/** One note per struct with members kept for legacy code. */
+function reportSeams(cx: Context, seams: Map<ObjectStruct, string[]>): void {
+  for (const [s, fields] of seams) {
+    const names = fields.map((f) => `'${f}'`).join(', ');
+    cx.api.report(s.local!.objectFieldNodes.get(fields[0])!, `${names} of '${s.name}' ${fields.length > 1 ? 'stay' : 'stays'} 'PyObject *': legacy code of the type uses ${fields.length > 1 ? 'them' : 'it'}`, {
+      severity: 'note',
+      notes: [
+        "a function without 'ctx' cannot load or store an HPyField, and a C-API tp_dealloc/tp_traverse handles only 'PyObject *' members",
+        "HPy code reads such a member as 'HPy h = HPy_FromPyObject(ctx, p->f)' (a new handle, closed after use) and stores a handle with 'Py_XSETREF(p->f, HPy_AsPyObject(ctx, h))'",
+      ],
+    });
+  }
 }
 
 function keyOf(s: ObjectStruct, field: string): string {
@@ -266,6 +335,25 @@ const MEMBER_NOTE = (a: Access) =>
   a.struct.local
     ? `the member '${a.field}' of '${a.struct.name}' stays 'PyObject *', with all its uses in this file, until this use is converted by hand`
     : `'${a.struct.name}' is defined in another file, where '${a.field}' becomes an HPyField: convert this use by hand`;
+
+/** How HPy code reads the member of `a` into a new handle `v` (closed after use). */
+function loadForm(cx: Context, a: Access, v: string): string {
+  const acc = cx.api.text(a.node);
+  return a.seam ? `HPy ${v} = HPy_FromPyObject(ctx, ${acc});` : `HPy ${v} = HPyField_Load(ctx, ${a.owner ?? 'h'}, ${acc});`;
+}
+
+/** How HPy code stores the handle `v` into the member of `a` (the member keeps its own reference). */
+function storeForm(cx: Context, a: Access, v: string): string {
+  const acc = cx.api.text(a.node);
+  return a.seam ? `Py_XSETREF(${acc}, HPy_AsPyObject(ctx, ${v}));` : `HPyField_Store(ctx, ${a.owner ?? 'h'}, &${acc}, ${v});`;
+}
+
+/** A read loaded by hand around its statement. */
+function readForm(cx: Context, a: Access): string {
+  return `'${loadForm(cx, a, 'v')}' before the statement, 'v' in place of '${cx.api.text(a.node)}', 'HPy_Close(ctx, v);' after it (on every path)`;
+}
+
+const BRACES_FORM = "the statements of the case in braces ('case X: { ... break; }'), then run hpy-migrate again";
 
 /** The function's role, declarations and resolved accesses (null: nothing for this transform). */
 function planFunction(cx: Context, fn: SyntaxNode): FunctionPlan | null {
@@ -313,7 +401,7 @@ function resolveAccess(cx: Context, plan: FunctionPlan, node: SyntaxNode, base: 
     s = t ? structNamed(cx.structs, t[1]) : undefined;
   }
   if (!s || !s.objectFields.includes(field)) return null;
-  return { node, key: keyOf(s, field), struct: s, field, owner };
+  return { node, key: keyOf(s, field), struct: s, field, owner, seam: cx.seams.has(keyOf(s, field)) };
 }
 
 /** The handle a struct pointer variable was obtained from (`T_AsStruct(ctx, h)`, `HPy_New(ctx, t, &p)`). */
@@ -348,21 +436,72 @@ function planUses(cx: Context, plan: FunctionPlan): void {
   if (plan.role === 'context' && !hasContextParam(plan.fn)) cx.guard.allows(plan.accesses[0].node, 'HPyField_Load');
   if (plan.role === 'context') {
     for (const a of plan.accesses) {
-      const w = a.owner && !cx.taken.has(a.node.id) ? writeOf(a) : null;
+      if (a.seam && (bridged(cx, a) || keptStore(cx, a))) {
+        cx.taken.add(a.node.id);
+        continue;
+      }
+      const w = (a.owner || a.seam) && !cx.taken.has(a.node.id) ? writeOf(a) : null;
       if (w) planStore(cx, plan, a, w);
     }
   }
   const reads: Access[] = [];
   for (const a of plan.accesses) {
     if (cx.taken.has(a.node.id)) continue;
+    if (a.seam && (planLoadReturn(cx, plan, a) || keptAsIs(cx, plan, a))) continue;
     if (plan.role === 'traverse' && isVisited(a)) continue;
     if (planNullTest(cx, plan, a) || planLoadReturn(cx, plan, a) || planRelease(cx, plan, a)) continue;
     const why = blockedUse(cx, plan, a);
-    if (why) block(cx, a, why.message, why.notes);
+    if (why) block(cx, a, why.message, why.notes, why.suggestion);
     else reads.push(a);
   }
   planReads(cx, plan, reads);
   if (plan.released.length > 0) dropUnusedPointer(cx, plan);
+}
+
+/**
+ * A member kept `PyObject *` (hybrid) stays as it is in legacy code, in NULL tests, in reference
+ * counting macros and behind `&`: plain C-API code on a `PyObject *`, valid in a hybrid build.
+ */
+function keptAsIs(cx: Context, plan: FunctionPlan, a: Access): boolean {
+  const p = a.node.parent;
+  const call = p?.type === 'argument_list' ? p.parent : null;
+  const asIs =
+    plan.role !== 'context' ||
+    isNullTest(cx, a) ||
+    (!!call && /^(Py_X?(INC|DEC)REF|Py_CLEAR)$/.test(calleeName(call) ?? '') && call.parent?.type === 'expression_statement') ||
+    (p?.type === 'pointer_expression' && p.child(0)?.type === '&');
+  if (!asIs) return false;
+  cx.taken.add(a.node.id);
+  if (plan.role === 'context' && isNullTest(cx, a)) cx.nullTests.add(a.node.id);
+  return true;
+}
+
+/** Already bridged: `HPy_FromPyObject(ctx, p->f)`, `Py_XSETREF(p->f, HPy_AsPyObject(ctx, h))`. */
+function bridged(cx: Context, a: Access): boolean {
+  const call = a.node.parent?.type === 'argument_list' ? a.node.parent.parent : null;
+  const args = call ? callArguments(call) : [];
+  const callee = call ? calleeName(call) : null;
+  if (callee === 'HPy_FromPyObject') return args[1]?.id === a.node.id;
+  const value = args[1] ? unparenthesize(args[1]) : null;
+  return callee === 'Py_XSETREF' && args[0]?.id === a.node.id && value?.type === 'call_expression' && calleeName(value) === 'HPy_AsPyObject';
+}
+
+/** A store of nothing into a kept member (`Py_CLEAR(p->f)`, `p->f = NULL;`): C-API code that stays. */
+function keptStore(cx: Context, a: Access): boolean {
+  const w = writeOf(a);
+  return !!w && (!w.value || /^(NULL|0)$/.test(cx.api.text(unparenthesize(w.value))));
+}
+
+/** `p->f == NULL`, `p->f != NULL`, `!p->f`, or `p->f` tested for truth. */
+function isNullTest(cx: Context, a: Access): boolean {
+  const p = a.node.parent;
+  if (!p) return false;
+  const op = p.childForFieldName('operator')?.type;
+  if (p.type === 'binary_expression' && (op === '==' || op === '!=')) {
+    const other = p.childForFieldName('left')?.id === a.node.id ? p.childForFieldName('right') : p.childForFieldName('left');
+    return !!other && /^(NULL|0)$/.test(cx.api.text(other));
+  }
+  return (p.type === 'unary_expression' && op === '!') || isTruthTested(a.node);
 }
 
 /** A destructor's struct pointer that only served the deleted releases goes too. */
@@ -386,11 +525,11 @@ function isVisited(a: Access): boolean {
 }
 
 /** Leaves the member alone in this file; the first finding per function and member is reported. */
-function block(cx: Context, a: Access, message: string, notes: string[]): void {
+function block(cx: Context, a: Access, message: string, notes: string[], suggestion: string): void {
   cx.taken.add(a.node.id);
   const fn = listedFunction(a.node);
   const once = `${fn?.startIndex ?? -1}:${a.key}`;
-  const finding = cx.reported.has(once) ? undefined : { target: a.node, message, notes: [...notes, MEMBER_NOTE(a)] };
+  const finding = cx.reported.has(once) ? undefined : { target: a.node, message, notes: [...notes, MEMBER_NOTE(a)], suggestion };
   cx.reported.add(once);
   cx.units.push({ keys: new Set([a.key]), sites: [], finding, blocked: true });
 }
@@ -401,22 +540,36 @@ function listedFunction(node: SyntaxNode): SyntaxNode | null {
 }
 
 /** Why a use that is not a known pattern cannot be read through a load, if it cannot. */
-function blockedUse(cx: Context, plan: FunctionPlan, a: Access): { message: string; notes: string[] } | null {
+function blockedUse(cx: Context, plan: FunctionPlan, a: Access): Blocked | null {
   const { api } = cx;
   const acc = api.text(a.node);
   const fname = functionName(plan.fn) ?? '?';
-  if (plan.role === 'legacy-traverse') return { message: `'${fname}' is a legacy traverse function ('visitproc'): '${acc}' is left alone`, notes: ["the pytype-spec transform turns it into an HPy_tp_traverse impl ('HPyFunc_visitproc'); run hpy-migrate with it"] };
-  if (plan.role === 'traverse') return { message: `'${acc}' is used in the traverse impl '${fname}' other than in 'Py_VISIT': left alone`, notes: ["a traverse impl only visits: 'HPy_VISIT(&p->field)' for each HPyField"] };
-  if (plan.role === 'no-context') return { message: `'${acc}' is used in '${fname}', which has no 'ctx': left alone`, notes: ["loading or storing an HPyField needs 'ctx' and the owner's handle; only a release in a destructor ('HPy_tp_destroy') is converted, by deleting it"] };
-  if (!a.owner) return { message: `'${acc}' is a member of '${a.struct.name}', but the handle of its object is not known here: left alone`, notes: [`HPyField_Load and HPyField_Store need the owner's handle: take the struct from a handle ('${a.struct.name} *p = ${a.struct.name}_AsStruct(ctx, h);' or 'HPy h = HPy_New(ctx, type, &p);'), or pass the handle to this function`] };
+  if (plan.role === 'legacy-traverse') return { message: `'${fname}' is a legacy traverse function ('visitproc'): '${acc}' is left alone`, notes: ["the pytype-spec transform turns it into an HPy_tp_traverse impl ('HPyFunc_visitproc'); run hpy-migrate with it"], suggestion: `an HPy traverse impl 'static int ${fname}(void *object, HPyFunc_visitproc visit, void *arg)' with 'HPy_VISIT(&p->${a.field});' (pytype-spec writes it when it ports the type)` };
+  if (plan.role === 'traverse') return { message: `'${acc}' is used in the traverse impl '${fname}' other than in 'Py_VISIT': left alone`, notes: ["a traverse impl only visits: 'HPy_VISIT(&p->field)' for each HPyField"], suggestion: `only 'HPy_VISIT(&${acc});' for this member in '${fname}'; other work on it in an HPy impl with 'ctx'` };
+  if (plan.role === 'no-context') return { message: `'${acc}' is used in '${fname}', which has no 'ctx': left alone`, notes: ["loading or storing an HPyField needs 'ctx' and the owner's handle; only a release in a destructor ('HPy_tp_destroy') is converted, by deleting it"], suggestion: `this use in a function that has 'ctx' and the owner's handle 'h': '${loadForm(cx, a, 'v')}' to read it (closed after use), '${storeForm(cx, a, 'v')}' to write it` };
+  if (!a.owner) return { message: `'${acc}' is a member of '${a.struct.name}', but the handle of its object is not known here: left alone`, notes: [`HPyField_Load and HPyField_Store need the owner's handle: take the struct from a handle ('${a.struct.name} *p = ${a.struct.name}_AsStruct(ctx, h);' or 'HPy h = HPy_New(ctx, type, &p);'), or pass the handle to this function`], suggestion: a.seam ? readForm(cx, a) : `'${a.struct.name} *p = ${a.struct.name}_AsStruct(ctx, h);' from the object's handle 'h', then 'HPyField_Load(ctx, h, p->${a.field})' to read the member and 'HPyField_Store(ctx, h, &p->${a.field}, v)' to write it` };
   const p = a.node.parent;
   const call = p?.type === 'argument_list' ? p.parent : null;
   const callee = call ? calleeName(call) ?? '' : '';
   if (/^Py_X?(INC|DEC)REF$|^Py_CLEAR$|^Py_X?NewRef$|^Py_X?SETREF$/.test(callee)) {
-    return { message: `'${api.text(call!)}' on a member is left alone`, notes: [`a member is read with 'HPyField_Load(ctx, owner, ${acc})' (a new handle) and written with 'HPyField_Store' (it keeps its own reference); write the use by hand`] };
+    return { message: `'${api.text(call!)}' on a member is left alone`, notes: [`a member is read with 'HPyField_Load(ctx, owner, ${acc})' (a new handle) and written with 'HPyField_Store' (it keeps its own reference); write the use by hand`], suggestion: refcountForm(cx, a, callee) };
   }
-  if (p?.type === 'pointer_expression' && p.child(0)?.type === '&') return { message: `'&${acc}' takes the address of a member: left alone`, notes: ["an HPyField is only written through 'HPyField_Store(ctx, owner, &p->field, h)'; convert this use by hand"] };
+  if (p?.type === 'pointer_expression' && p.child(0)?.type === '&') return { message: `'&${acc}' takes the address of a member: left alone`, notes: ["an HPyField is only written through 'HPyField_Store(ctx, owner, &p->field, h)'; convert this use by hand"], suggestion: `'${storeForm(cx, a, 'v')}' to write the member, '${loadForm(cx, a, 'v')}' to read it (closed after use)` };
   return null;
+}
+
+/** A use of a member left alone: what is reported, and what to write instead. */
+interface Blocked {
+  message: string;
+  notes: string[];
+  suggestion: string;
+}
+
+/** What replaces a reference-counting macro on a member. */
+function refcountForm(cx: Context, a: Access, callee: string): string {
+  if (/^Py_X?(INCREF|NewRef)$/.test(callee)) return `'${loadForm(cx, a, 'v')}' (a new handle) where the extra reference was needed, 'HPy_Close(ctx, v);' where it was released`;
+  if (/^Py_X?SETREF$/.test(callee)) return `'${storeForm(cx, a, 'v')}' (it releases the old value; the member keeps its own reference to 'v')`;
+  return `'${storeForm(cx, a, 'HPy_NULL')}' to release the member`;
 }
 
 /** The write of a member: `p->f = v;`, `Py_SETREF(p->f, v);`, `Py_CLEAR(p->f);` as a statement. */
@@ -447,21 +600,25 @@ interface StorePlan {
   incref: boolean;
   /** The local that held the old value (swap pattern), if any. */
   old: string | null;
+  /** Statements between the taken ones that stay (pyobject-head's `T *p = T_AsStruct(ctx, h);`). */
+  kept: SyntaxNode[];
 }
 
 function planStore(cx: Context, plan: FunctionPlan, a: Access, w: Write): void {
   const { api } = cx;
   const acc = api.text(a.node);
   const sp = storeNeighbours(cx, plan, a, w);
-  if ('message' in sp) return block(cx, a, sp.message, sp.notes);
+  if ('message' in sp) return block(cx, a, sp.message, sp.notes, sp.suggestion);
   const value = storedValue(cx, plan, a, w, sp);
-  if ('message' in value) return block(cx, a, value.message, value.notes);
+  if ('message' in value) return block(cx, a, value.message, value.notes, value.suggestion);
   const inList = isListed(sp.start);
-  if (value.lines.length > 1 && !inList) return block(cx, a, `the store into '${acc}' needs several statements where only one fits: left alone`, ['put the statement in braces and run hpy-migrate again']);
+  if (value.lines.length > 1 && !inList) return block(cx, a, `the store into '${acc}' needs several statements where only one fits: left alone`, ['put the statement in braces and run hpy-migrate again'], "the statement in braces ('{ ... }'), then run hpy-migrate again");
   for (const other of plan.accesses) {
     if (other.key === a.key && other.node.startIndex >= sp.start.startIndex && other.node.endIndex <= sp.end.endIndex) cx.taken.add(other.node.id);
   }
-  const sites: Site[] = [statementsSite(cx, sp.start, sp.end, value.lines, `'${acc}' is written with HPyField_Store: ${value.note}`)];
+  const how = a.seam ? "'Py_XSETREF' of a new reference made with 'HPy_AsPyObject' (it stays 'PyObject *' for legacy code)" : 'HPyField_Store';
+  const note = a.seam ? value.note.replace(/HPyField_Store keeps its own reference/g, 'the member takes a reference of its own') : value.note;
+  const sites: Site[] = [statementsSite(cx, sp.start, sp.end, value.lines, `'${acc}' is written with ${how}: ${note}`, sp.kept)];
   if (sp.old) {
     const removal = oldDeclarationSite(cx, plan, sp.old);
     if (removal) sites.push(removal);
@@ -470,32 +627,49 @@ function planStore(cx: Context, plan: FunctionPlan, a: Access, w: Write): void {
 }
 
 /** Adjacent statements of the store: `Py_INCREF(v)`, `Py_XDECREF(p->f)`, `old = p->f` before, `Py_XDECREF(old)` after. */
-function storeNeighbours(cx: Context, plan: FunctionPlan, a: Access, w: Write): StorePlan | { message: string; notes: string[] } {
+function storeNeighbours(cx: Context, plan: FunctionPlan, a: Access, w: Write): StorePlan | Blocked {
   const { api } = cx;
   const acc = api.text(a.node);
   const valueText = w.value ? api.text(w.value) : null;
-  const sp: StorePlan = { start: w.stmt, end: w.stmt, incref: false, old: null };
+  const sp: StorePlan = { start: w.stmt, end: w.stmt, incref: false, old: null, kept: [] };
   if (!isListed(w.stmt)) return sp;
   let release = false;
+  const passed: SyntaxNode[] = [];
   for (let p = previousStatement(w.stmt); p; p = previousStatement(p)) {
     if (!sp.incref && valueText !== null && macroCall(api, p, /^Py_X?INCREF$/, valueText)) sp.incref = true;
     else if (!release && !sp.old && macroCall(api, p, /^Py_X?DECREF$/, acc)) release = true;
     else if (!release && !sp.old && savedOld(cx, plan, p, acc)) sp.old = savedOld(cx, plan, p, acc);
-    else break;
+    else if (valueText !== null && isStructPointerDeclaration(api, p, valueText)) {
+      // pyobject-head puts `T *p = T_AsStruct(ctx, h);` before the first use of `p`: it may sit
+      // between `Py_INCREF(v);` and the store; it stays (first), the INCREF still goes with the store.
+      passed.push(p);
+      continue;
+    } else break;
     sp.start = p;
+    sp.kept.push(...passed.splice(0));
   }
   if (!sp.old) return sp;
+  const swap = `'${loadForm(cx, a, sp.old)}' before the store while the old value is needed ('HPy_Close(ctx, ${sp.old});' after its last use), then '${storeForm(cx, a, valueText ?? 'HPy_NULL')}' (it releases the old value)`;
   const next = nextStatement(w.stmt);
   if (!next || !macroCall(api, next, /^Py_X?DECREF$/, sp.old)) {
-    return { message: `'${sp.old}' keeps the old value of '${acc}' beyond the store: left alone`, notes: ["HPyField_Store releases the old value itself; convert the store and the uses of the old value by hand"] };
+    return { message: `'${sp.old}' keeps the old value of '${acc}' beyond the store: left alone`, notes: ["HPyField_Store releases the old value itself; convert the store and the uses of the old value by hand"], suggestion: swap };
   }
   sp.end = next;
   const uses = api.matches(IDENTIFIERS, plan.body).filter((m) => api.text(m.id) === sp.old && !(m.id.startIndex >= sp.start.startIndex && m.id.endIndex <= sp.end.endIndex));
   const decl = plan.decls.get(sp.old);
   if (uses.some((m) => m.id.id !== decl?.node.id)) {
-    return { message: `'${sp.old}', the old value of '${acc}', is used elsewhere: left alone`, notes: ["HPyField_Store releases the old value itself; convert the store and the uses of the old value by hand"] };
+    return { message: `'${sp.old}', the old value of '${acc}', is used elsewhere: left alone`, notes: ["HPyField_Store releases the old value itself; convert the store and the uses of the old value by hand"], suggestion: swap };
   }
   return sp;
+}
+
+/** `T *p = T_AsStruct(ctx, h);` (one declarator) that does not mention `value`. */
+function isStructPointerDeclaration(api: RewriteApi, stmt: SyntaxNode, value: string): boolean {
+  if (stmt.type !== 'declaration' || stmt.childrenForFieldName('declarator').length !== 1) return false;
+  const d = stmt.childForFieldName('declarator');
+  const init = d?.type === 'init_declarator' ? d.childForFieldName('value') : null;
+  if (!init || !/_AsStruct$/.test(init.type === 'call_expression' ? calleeName(init) ?? '' : '')) return false;
+  return !new RegExp(`(^|[^\\w])${value.replace(/[^\w]/g, '\\$&')}([^\\w]|$)`).test(api.text(stmt));
 }
 
 /** `old = p->f;` or `PyObject *old = p->f;`: the name of the local that saves the old value. */
@@ -520,9 +694,11 @@ function savedOld(cx: Context, plan: FunctionPlan, stmt: SyntaxNode, acc: string
 }
 
 /** The statements that replace the store, and what the reviewer must know. */
-function storedValue(cx: Context, plan: FunctionPlan, a: Access, w: Write, sp: StorePlan): { lines: string[]; note: string } | { message: string; notes: string[] } {
+function storedValue(cx: Context, plan: FunctionPlan, a: Access, w: Write, sp: StorePlan): { lines: string[]; note: string } | Blocked {
   const { api } = cx;
-  const store = (v: string) => `HPyField_Store(ctx, ${a.owner}, &${api.text(a.node)}, ${v});`;
+  const acc = api.text(a.node);
+  // A member kept `PyObject *` (hybrid) takes a new reference made from the handle; Py_XSETREF releases the old value.
+  const store = (v: string) => (a.seam ? (v === 'HPy_NULL' ? `Py_CLEAR(${acc});` : `Py_XSETREF(${acc}, HPy_AsPyObject(ctx, ${v}));`) : `HPyField_Store(ctx, ${a.owner}, &${acc}, ${v});`);
   const swap = sp.old ? '; it releases the old value itself' : '';
   if (!w.value) return { lines: [store('HPy_NULL')], note: 'storing HPy_NULL releases the old value' };
   const v = unparenthesize(w.value);
@@ -532,19 +708,19 @@ function storedValue(cx: Context, plan: FunctionPlan, a: Access, w: Write, sp: S
   if (/^(Py_(None|True|False|NotImplemented|Ellipsis)|ctx->h_\w+)$/.test(text)) return { lines: [store(text)], note: `a built-in object is stored without 'Py_INCREF' here; HPyField_Store keeps its own reference${swap}` };
   if (v.type === 'identifier') {
     const d = plan.decls.get(text);
-    if (!isHandleDeclaration(d)) return { message: `the value stored into '${api.text(a.node)}' is not a handle variable: left alone`, notes: ['store a handle with HPyField_Store by hand'] };
+    if (!isHandleDeclaration(d)) return { message: `the value stored into '${api.text(a.node)}' is not a handle variable: left alone`, notes: ['store a handle with HPyField_Store by hand'], suggestion: `the value as an 'HPy' handle 'h', then '${storeForm(cx, a, 'h')}'` };
     if (d!.param) return { lines: [store(text)], note: `the parameter '${text}' was stored without 'Py_INCREF'; HPyField_Store keeps its own reference and the parameter stays open${swap}` };
-    if (usedAfter(cx, plan, text, sp.end.endIndex)) return { message: `'${text}' is used after it is stored into '${api.text(a.node)}': left alone`, notes: [`HPyField_Store keeps its own reference: close '${text}' after its last use, by hand`] };
+    if (usedAfter(cx, plan, text, sp.end.endIndex)) return { message: `'${text}' is used after it is stored into '${api.text(a.node)}': left alone`, notes: [`HPyField_Store keeps its own reference: close '${text}' after its last use, by hand`], suggestion: `'${storeForm(cx, a, text)}', then 'HPy_Close(ctx, ${text});' after the last use of '${text}'` };
     return { lines: [store(text), `HPy_Close(ctx, ${text});`], note: `'${text}' held a new reference, now closed after the store (HPyField_Store keeps its own)${swap}` };
   }
   const newRef = v.type === 'call_expression' && /^Py_X?NewRef$/.test(calleeName(v) ?? '') ? callArguments(v) : null;
   if (newRef?.length === 1) return { lines: [store(api.text(newRef[0]))], note: `it keeps its own reference, so '${calleeName(v)}' goes${swap}` };
   if (v.type === 'call_expression') {
-    if (w.stmt.parent?.type === 'case_statement') return { message: `the store into '${api.text(a.node)}' needs a new local right under a 'case' label: left alone`, notes: ['put the statements of the case in braces and run hpy-migrate again'] };
+    if (w.stmt.parent?.type === 'case_statement') return { message: `the store into '${api.text(a.node)}' needs a new local right under a 'case' label: left alone`, notes: ['put the statements of the case in braces and run hpy-migrate again'], suggestion: BRACES_FORM };
     const temp = freshName(plan, a.field);
     return { lines: [`HPy ${temp} = ${text};`, store(temp), `HPy_Close(ctx, ${temp});`], note: `the new object goes through '${temp}', closed after the store (HPyField_Store keeps its own reference; a failed call stores HPy_NULL)${swap}` };
   }
-  return { message: `the value stored into '${api.text(a.node)}' is neither a handle variable nor a call: left alone`, notes: ['assign it to a local handle first, then run hpy-migrate again'] };
+  return { message: `the value stored into '${api.text(a.node)}' is neither a handle variable nor a call: left alone`, notes: ['assign it to a local handle first, then run hpy-migrate again'], suggestion: `'HPy v = ${text};' first, then '${storeForm(cx, a, 'v')}' ('HPy_Close(ctx, v);' after it if 'v' is a new handle)` };
 }
 
 function usedAfter(cx: Context, plan: FunctionPlan, name: string, after: number): boolean {
@@ -614,15 +790,17 @@ function isTruthTested(n: SyntaxNode): boolean {
 
 /** `Py_INCREF(p->f); return p->f;` and `return Py_NewRef(p->f);` return a loaded handle. */
 function planLoadReturn(cx: Context, plan: FunctionPlan, a: Access): boolean {
-  if (plan.role !== 'context' || !a.owner) return false;
+  if (plan.role !== 'context' || (!a.owner && !a.seam)) return false;
   const { api } = cx;
   const call = a.node.parent?.type === 'argument_list' ? a.node.parent.parent : null;
   const callee = call ? calleeName(call) ?? '' : '';
   if (!call || callArguments(call).length !== 1) return false;
   const acc = api.text(a.node);
   const nullable = callee.startsWith('Py_X');
-  const load = nullable ? `HPyField_IsNull(${acc}) ? HPy_NULL : HPyField_Load(ctx, ${a.owner}, ${acc})` : `HPyField_Load(ctx, ${a.owner}, ${acc})`;
-  const note = `returns the member as a new handle (HPyField_Load)${nullable ? ', or HPy_NULL when it is not set' : ''}`;
+  // HPy_FromPyObject makes a new handle of a PyObject * kept for legacy code (HPy_NULL from NULL).
+  const fieldLoad = a.seam ? `HPy_FromPyObject(ctx, ${acc})` : `HPyField_Load(ctx, ${a.owner}, ${acc})`;
+  const load = nullable && !a.seam ? `HPyField_IsNull(${acc}) ? HPy_NULL : ${fieldLoad}` : fieldLoad;
+  const note = `returns the member as a new handle (${a.seam ? 'HPy_FromPyObject' : 'HPyField_Load'})${nullable ? ', or HPy_NULL when it is not set' : ''}`;
   if (/^Py_X?NewRef$/.test(callee) && call.parent?.type === 'return_statement') {
     cx.taken.add(a.node.id);
     cx.units.push({ keys: new Set([a.key]), sites: [{ start: call.startIndex, end: call.endIndex, note, build: () => load }] });
@@ -668,7 +846,7 @@ function planReads(cx: Context, plan: FunctionPlan, reads: Access[]): void {
   for (const r of reads) {
     const stmt = listedStatement(r.node);
     if (!stmt) {
-      block(cx, r, `'${cx.api.text(r.node)}' is read outside a statement: left alone`, ['load it by hand']);
+      block(cx, r, `'${cx.api.text(r.node)}' is read outside a statement: left alone`, ['load it by hand'], readForm(cx, r));
       continue;
     }
     const g = ranges.find((x) => x.first.id === stmt.id);
@@ -704,13 +882,14 @@ interface Loaded {
   /** The range also tests the member for NULL: load only when set. */
   guarded: boolean;
   access: string;
+  seam: boolean;
 }
 
 function planReadRange(cx: Context, plan: FunctionPlan, range: Range): void {
   const { api } = cx;
   const why = rangeProblem(cx, plan, range);
   if (why) {
-    for (const r of range.reads) block(cx, r, why.message(api.text(r.node)), why.notes);
+    for (const r of range.reads) block(cx, r, why.message(api.text(r.node)), why.notes, why.suggestion(r));
     return;
   }
   const loaded = new Map<string, Loaded>();
@@ -719,7 +898,7 @@ function planReadRange(cx: Context, plan: FunctionPlan, range: Range): void {
     cx.taken.add(r.node.id);
     if (loaded.has(id)) continue;
     const guarded = plan.accesses.some((o) => o.key === r.key && cx.nullTests.has(o.node.id) && o.node.startIndex >= range.start && o.node.endIndex <= range.end);
-    loaded.set(id, { key: r.key, owner: r.owner!, name: freshName(plan, r.field), guarded, access: api.text(r.node) });
+    loaded.set(id, { key: r.key, owner: r.owner!, name: freshName(plan, r.field), guarded, access: api.text(r.node), seam: r.seam });
   }
   const all = [...loaded.values()];
   const sites: Site[] = range.reads.map((r) => ({ start: r.node.startIndex, end: r.node.endIndex, note: '', build: () => loaded.get(`${r.owner}\u0000${r.key}`)!.name }));
@@ -736,28 +915,28 @@ function statementsOf(range: Range): SyntaxNode[] {
 }
 
 /** Why the reads of a range cannot be given a load and closes, if they cannot. */
-function rangeProblem(cx: Context, plan: FunctionPlan, range: Range): { message: (acc: string) => string; notes: string[] } | null {
+function rangeProblem(cx: Context, plan: FunctionPlan, range: Range): { message: (acc: string) => string; notes: string[]; suggestion: (r: Access) => string } | null {
   const { api } = cx;
   const stmts = statementsOf(range);
   if (stmts.some((st) => st.type === 'labeled_statement' || api.matches(LABELS, st).length > 0)) {
-    return { message: (acc) => `'${acc}' is read in a statement that holds a label: left alone`, notes: ['a jump to the label would skip the load; load the member by hand'] };
+    return { message: (acc) => `'${acc}' is read in a statement that holds a label: left alone`, notes: ['a jump to the label would skip the load; load the member by hand'], suggestion: (r) => readForm(cx, r) };
   }
   if (range.first.parent?.type === 'case_statement') {
-    return { message: (acc) => `'${acc}' is read directly under a 'case' label: left alone`, notes: ['put the statements of the case in braces and run hpy-migrate again'] };
+    return { message: (acc) => `'${acc}' is read directly under a 'case' label: left alone`, notes: ['put the statements of the case in braces and run hpy-migrate again'], suggestion: () => BRACES_FORM };
   }
-  if (stmts.some((st) => st.type.startsWith('preproc'))) return { message: (acc) => `'${acc}' is read inside a preprocessor conditional: left alone`, notes: ['load the member by hand'] };
+  if (stmts.some((st) => st.type.startsWith('preproc'))) return { message: (acc) => `'${acc}' is read inside a preprocessor conditional: left alone`, notes: ['load the member by hand'], suggestion: (r) => readForm(cx, r) };
   for (const r of range.reads) {
     const p = r.node.parent;
     if (p?.type === 'return_statement') {
-      return { message: (acc) => `'return ${acc};' hands out the member without a new reference: left alone`, notes: [`if the caller gets a new reference, return 'HPyField_Load(ctx, ${r.owner}, ${api.text(r.node)})'; otherwise load the member where it is used and close it there`] };
+      return { message: (acc) => `'return ${acc};' hands out the member without a new reference: left alone`, notes: [`if the caller gets a new reference, return 'HPyField_Load(ctx, ${r.owner}, ${api.text(r.node)})'; otherwise load the member where it is used and close it there`], suggestion: (x) => `'return ${x.seam ? `HPy_FromPyObject(ctx, ${api.text(x.node)})` : `HPyField_Load(ctx, ${x.owner ?? 'h'}, ${api.text(x.node)})`};' if the caller gets a new reference; else the member loaded where it is used, closed there` };
     }
     let copied = p?.type === 'init_declarator' && p.childForFieldName('value')?.id === r.node.id ? p.childForFieldName('declarator') : p?.type === 'assignment_expression' && p.childForFieldName('right')?.id === r.node.id ? p.childForFieldName('left') : null;
     while (copied?.type === 'pointer_declarator') copied = copied.childForFieldName('declarator');
     if (copied && (copied.type !== 'identifier' || isHandleDeclaration(plan.decls.get(api.text(copied))))) {
-      return { message: (acc) => `'${acc}' is copied into a variable: left alone`, notes: [`write '${api.text(copied)} = HPyField_Load(ctx, ${r.owner}, ${api.text(r.node)});' and close it after its last use, on every path`] };
+      return { message: (acc) => `'${acc}' is copied into a variable: left alone`, notes: [`write '${api.text(copied)} = HPyField_Load(ctx, ${r.owner}, ${api.text(r.node)});' and close it after its last use, on every path`], suggestion: (x) => `'${api.text(copied)} = ${x.seam ? `HPy_FromPyObject(ctx, ${api.text(x.node)})` : `HPyField_Load(ctx, ${x.owner ?? 'h'}, ${api.text(x.node)})`};' ('${api.text(copied)}' an HPy), then 'HPy_Close(ctx, ${api.text(copied)});' after its last use, on every path` };
     }
   }
-  if (writtenBetween(cx, plan, range, range)) return { message: (acc) => `'${acc}' is read and written in one statement: left alone`, notes: ['split the statement, or convert it by hand'] };
+  if (writtenBetween(cx, plan, range, range)) return { message: (acc) => `'${acc}' is read and written in one statement: left alone`, notes: ['split the statement, or convert it by hand'], suggestion: () => 'the read and the write of the member in statements of their own, then run hpy-migrate again' };
   return null;
 }
 
@@ -786,6 +965,7 @@ function rangeSite(cx: Context, plan: FunctionPlan, range: Range, all: Loaded[])
 }
 
 function loadLine(l: Loaded): string {
+  if (l.seam) return `HPy ${l.name} = HPy_FromPyObject(ctx, ${l.access});`;
   const load = `HPyField_Load(ctx, ${l.owner}, ${l.access})`;
   return `HPy ${l.name} = ${l.guarded ? `HPyField_IsNull(${l.access}) ? HPy_NULL : ${load}` : load};`;
 }
@@ -855,6 +1035,17 @@ function planDeclarations(cx: Context, s: ObjectStruct): void {
   for (const decl of new Set(s.local.objectFieldNodes.values())) {
     const declarators = decl.childrenForFieldName('declarator');
     const names = declarators.map((d) => api.text(d.childForFieldName('declarator') ?? d));
+    const kept = names.filter((n) => cx.seams.has(keyOf(s, n)));
+    if (kept.length > 0) {
+      // Declared with a member that stays `PyObject *`: the others stay too.
+      const others = names.filter((n) => !kept.includes(n));
+      if (others.length > 0) {
+        const notes = [`declare them on lines of their own ('PyObject *${kept[0]};'), then run hpy-migrate again`];
+        notes.push(`or write 'HPyField ${others[0]};' on a line of its own by hand`);
+        cx.units.push({ keys: new Set(others.map((n) => keyOf(s, n))), sites: [], blocked: true, finding: { target: decl, message: `${others.map((n) => `'${n}'`).join(', ')} ${others.length > 1 ? 'are' : 'is'} declared with ${kept.map((n) => `'${n}'`).join(', ')}, which legacy code keeps 'PyObject *': left alone`, notes, suggestion: `'PyObject *${kept[0]};' and '${others.map((n) => `PyObject *${n};`).join(' ')}' on lines of their own, then run hpy-migrate again` } });
+      }
+      continue;
+    }
     const type = decl.childForFieldName('type')!;
     const end = declarators[declarators.length - 1].endIndex;
     // Keep a trailing comment in its column: `PyObject *f;   /* ... */`.
@@ -903,11 +1094,11 @@ function squash(text: string): string {
 }
 
 /** The statements `start`..`end` (siblings) replaced by `lines`, comments between them kept first. */
-function statementsSite(cx: Context, start: SyntaxNode, end: SyntaxNode, lines: string[], note: string): Site {
+function statementsSite(cx: Context, start: SyntaxNode, end: SyntaxNode, lines: string[], note: string, kept: SyntaxNode[] = []): Site {
   const { api, file } = cx;
   const comments: string[] = [];
   for (let n = start.nextNamedSibling; n && n.startIndex < end.startIndex; n = n.nextNamedSibling) {
-    if (n.type === 'comment') comments.push(api.text(n));
+    if (n.type === 'comment' || kept.some((k) => k.id === n!.id)) comments.push(api.text(n));
   }
   const indent = indentationAt(file.text, start.startIndex);
   const text = [...comments, ...lines].join(`${api.eol}${indent}`);
@@ -980,7 +1171,7 @@ function live(u: Unit, blocked: Set<string>): boolean {
 
 /** Reports the uses left alone. */
 function report(cx: Context): void {
-  for (const u of cx.units) if (u.finding) cx.api.report(u.finding.target, u.finding.message, { notes: u.finding.notes });
+  for (const u of cx.units) if (u.finding) cx.api.report(u.finding.target, u.finding.message, { notes: u.finding.notes, suggestion: u.finding.suggestion });
 }
 
 /** Records the outermost sites of the live units as edits, nested ones rendered into them. */
@@ -1013,7 +1204,7 @@ function resolveOverlaps(cx: Context): void {
       if (b.site.end <= a.site.end || a.unit === b.unit) continue;
       for (const u of [a.unit, b.unit]) {
         const at = u === a.unit ? a.site : b.site;
-        u.finding ??= { target: { start: at.start, end: at.end }, message: 'two rewrites of members overlap here: left alone', notes: ['convert this part by hand'] };
+        u.finding ??= { target: { start: at.start, end: at.end }, message: 'two rewrites of members overlap here: left alone', notes: ['convert this part by hand'], suggestion: "this part by hand: 'HPy v = HPyField_Load(ctx, owner, p->f);' to read a member (closed after use), 'HPyField_Store(ctx, owner, &p->f, v);' to write it" };
         u.blocked = true;
       }
     }
@@ -1038,7 +1229,7 @@ function planTraverse(cx: Context, plans: FunctionPlan[], blocked: Set<string>):
   const traverses = plans.filter((p) => p.role === 'traverse');
   for (const t of traverses) planVisits(cx, t, blocked);
   for (const s of cx.structs) {
-    const fields = s.objectFields.filter((f) => !blocked.has(keyOf(s, f)));
+    const fields = s.objectFields.filter((f) => !blocked.has(keyOf(s, f)) && !cx.seams.has(keyOf(s, f)));
     if (fields.length === 0) continue;
     const t = traverses.find((p) => traverseStruct(cx, p) === s);
     if (t) addMissingVisits(cx, t, s, fields);
@@ -1062,6 +1253,13 @@ function planVisits(cx: Context, t: FunctionPlan, blocked: Set<string>): void {
   const renames = renameSites(cx, t);
   for (const { call, arg } of api.matches(VISITS, t.body)) {
     const a = t.accesses.find((x) => x.node.id === unparenthesize(arg).id);
+    if (a?.seam) {
+      cx.api.report(call, `'${api.text(call)}' visits '${api.text(a.node)}', which legacy code keeps 'PyObject *': an HPy traverse visits HPyFields only`, {
+        notes: ["keep the type's tp_traverse (and tp_dealloc, tp_clear) on the C API in '.legacy_slots' (pytype-spec does so in hybrid), or port the legacy functions that use the member"],
+        suggestion: `list the C-API traverse as '{Py_tp_traverse, f}' in '.legacy_slots' with tp_dealloc and tp_clear, instead of this HPy_tp_traverse`,
+      });
+      continue;
+    }
     if (a && !blocked.has(a.key)) {
       const text = `HPy_VISIT(&${api.text(a.node)})`;
       cx.units.push({ keys: new Set([a.key]), sites: [{ start: call.startIndex, end: call.endIndex, note: `'${api.text(call)}' becomes '${text}'`, build: () => text }, ...renames] });
@@ -1120,7 +1318,10 @@ function generateTraverse(cx: Context, s: ObjectStruct, fields: string[]): void 
   if (!spec) return;
   const array = definesArray(cx, spec);
   if (!array || /\bHPy_tp_traverse\b/.test(file.text)) {
-    api.report(where ?? spec.declaration, `'${s.name}' gets HPyField members, but no HPy_tp_traverse impl of this file visits them`, { notes: [traverseNote(s, fields)] });
+    api.report(where ?? spec.declaration, `'${s.name}' gets HPyField members, but no HPy_tp_traverse impl of this file visits them`, {
+      notes: [traverseNote(s, fields)],
+      suggestion: `${fields.map((f) => `'HPy_VISIT(&p->${f});'`).join(', ')} in the HPy_tp_traverse impl of '${spec.name}' (p the '${s.name} *' of its 'void *object')`,
+    });
     return;
   }
   const name = unusedWord(file.text, `${spec.name.replace(/_spec$/, '') || s.name}_traverse`);

@@ -90,11 +90,13 @@
 import {
   applyNestedSites,
   contextGuard,
+  contextGuardSuggestion,
   defineTransform,
   functionReturnType,
   handleStatementSite,
   indentationAt,
   objectGlobalsOf,
+  suggestingApi,
   unusedName,
   type GlobalUse,
   type HandleHost,
@@ -110,6 +112,11 @@ const MODULE_DEFS = `(declaration type: (type_identifier) @type (#eq? @type "HPy
   declarator: (init_declarator declarator: (identifier) @name value: (initializer_list) @list)) @decl`;
 const GLOBAL_ARRAYS = `(declaration type: (type_identifier) @type (#eq? @type "HPyGlobal")
   declarator: (init_declarator declarator: (pointer_declarator declarator: (array_declarator declarator: (identifier) @name)) value: (initializer_list) @list)) @decl`;
+
+/** What a file-scope object becomes when written by hand. */
+function globalForm(name: string): string {
+  return `static HPyGlobal ${name}; listed in the '.globals' of the HPyModuleDef; HPyGlobal_Store(ctx, &${name}, h) in the HPy_mod_exec slot; HPy h = HPyGlobal_Load(ctx, ${name}); ... HPy_Close(ctx, h); at each use`;
+}
 
 /** The module def of the file, where the globals are listed. */
 interface ModuleDef {
@@ -148,12 +155,12 @@ function rewriteGlobals(file: SourceFile, api: RewriteApi): void {
       g.problem = { at: g.id, message: `'${g.name}' is a file-scope object, but the file has no 'HPyModuleDef' to list it in: left as a C global`, notes: ['the pymoduledef transform converts the module definition (see its diagnostics for why it did not); an HPyGlobal must be listed in its .globals'] };
     }
   }
-  for (const g of globals) if (g.problem) api.report(g.problem.at, g.problem.message, { notes: g.problem.notes });
+  for (const g of globals) if (g.problem) api.report(g.problem.at, g.problem.message, { notes: g.problem.notes, suggestion: globalForm(g.name) });
   const converted = globals.filter((g) => !g.problem && !globals.some((o) => o.problem && o.declaration.id === g.declaration.id));
   if (converted.length === 0 || !def) return;
   const listing = listGlobals(api, file.text, def, converted.map((g) => g.name));
   if ('message' in listing) {
-    api.report(listing.at, listing.message, { notes: listing.notes });
+    api.report(listing.at, listing.message, { notes: listing.notes, suggestion: `${converted.map((g) => `&${g.name}`).join(', ')} in the NULL-ended 'HPyGlobal *[]' that '.globals' names` });
     return;
   }
   const sites: NestedSite[] = [];
@@ -186,7 +193,7 @@ function convertDeclarations(api: RewriteApi, globals: ObjectGlobal[], sites: Ne
 
 /** Reads load the global before their statement and close it after; new references become loads. */
 function convertUses(api: RewriteApi, text: string, globals: ObjectGlobal[], sites: NestedSite[]): void {
-  const guard = contextGuard(api);
+  const guard = contextGuard(suggestingApi(api, contextGuardSuggestion));
   const hosts = new Map<number, HostPlan>();
   const taken = new Map<number, Set<string>>();
   for (const g of globals) {

@@ -100,10 +100,15 @@
  * converts its casts from the index facts and assumes the pure layout there, so a spec with
  * `legacy_slots` whose struct lives in another file is reported. `.builtin_shape` is added only to
  * an `HPyType_Spec` of the same file (the default, `HPyType_BuiltinShape_Object`, is the pure
- * layout anyway).
+ * layout anyway), and never over one already there (pytype-spec writes
+ * `HPyType_BuiltinShape_Legacy` with the `.legacy_slots` of a hybrid port). With `--target hybrid`
+ * the legacy layout is the plan, not a shortfall: keeping the head and leaving a legacy
+ * callback's cast of a struct of this file are notes instead of warnings. Every warning says what
+ * to write by hand (its `suggestion`).
  */
 import {
   contextGuard,
+  contextGuardSuggestion,
   contextScope,
   declarationsOf,
   defineTransform,
@@ -115,6 +120,7 @@ import {
   objectStructsOf,
   specOfStruct,
   structNamed,
+  suggestingApi,
   typeSpecsOf,
   unparenthesize,
   unusedName,
@@ -181,12 +187,12 @@ export default defineTransform({
   rewrite(file, api) {
     const structs = objectStructsOf(api, file).filter((s) => s.head !== null || s.helpers !== null);
     if (structs.length === 0) return;
-    const cx: Context = { api, file, structs, scope: contextScope(api.index, file.text) };
+    const cx: Context = { api, file, structs, scope: contextScope(api.index, file.text, api.target) };
     const specs = typeSpecsOf(api);
     const scans = file.tree.rootNode.descendantsOfType('function_definition').map((fn) => scanFunction(cx, fn));
     const layouts = new Map(structs.map((s) => [s, layoutOf(cx, s, specs, scans)]));
     for (const s of structs) if (s.local) convertStruct(cx, s, layouts.get(s)!);
-    const guard = contextGuard(api);
+    const guard = contextGuard(suggestingApi(api, contextGuardSuggestion));
     for (const scan of scans) convertUses(cx, scan, layouts, guard);
     for (const spec of specs) addShape(cx, spec, layouts);
   },
@@ -202,13 +208,14 @@ function layoutOf(cx: Context, s: ObjectStruct, specs: TypeSpec[], scans: Functi
       cx.api.report(s.local.first ?? s.local.specifier, `nothing in this file needs the legacy layout of '${s.name}' any more`, {
         severity: 'note',
         notes: [`remove PyObject_HEAD and write 'HPyType_HELPERS(${s.name})' instead of 'HPyType_LEGACY_HELPERS(${s.name})' (and check the other files that use it)`],
+        suggestion: `'${s.name}' without PyObject_HEAD, followed by 'HPyType_HELPERS(${s.name})' in place of 'HPyType_LEGACY_HELPERS(${s.name})'`,
       });
     }
     return { kind: 'legacy', why: why ?? '' };
   }
   const left = leftAloneBecause(s, specs);
   if (left) {
-    cx.api.report(s.local.first ?? s.local.specifier, left.message, { notes: left.notes });
+    cx.api.report(s.local.first ?? s.local.specifier, left.message, { notes: left.notes, suggestion: left.suggestion });
     return { kind: 'leave' };
   }
   return why ? { kind: 'legacy', why } : { kind: 'pure' };
@@ -224,6 +231,7 @@ function externalLayout(cx: Context, s: ObjectStruct, specs: TypeSpec[]): Layout
   if (!legacyType) return { kind: 'pure' };
   cx.api.report(legacyType.declaration, `'${legacyType.name}' is still a ${legacyType.kind}, but its struct '${s.name}' is defined in another file, where it loses PyObject_HEAD`, {
     notes: [`port the type (pytype-spec transform) and run hpy-migrate again, or keep the struct legacy where it is defined: PyObject_HEAD and 'HPyType_LEGACY_HELPERS(${s.name})'`],
+    suggestion: `'${legacyType.name}' ported first (the pytype-spec findings on it say what to write); or, where '${s.name}' is defined, PyObject_HEAD kept and 'HPyType_LEGACY_HELPERS(${s.name})'`,
   });
   return { kind: 'leave' };
 }
@@ -240,23 +248,23 @@ function legacyReason(s: ObjectStruct, specs: TypeSpec[], scans: FunctionScan[])
 }
 
 /** Why a struct of this file cannot be ported at all, if it cannot. */
-function leftAloneBecause(s: ObjectStruct, specs: TypeSpec[]): { message: string; notes: string[] } | null {
+function leftAloneBecause(s: ObjectStruct, specs: TypeSpec[]): { message: string; notes: string[]; suggestion: string } | null {
   const label = s.name ?? `struct ${s.tag}`;
   if (s.local!.specifier.hasError) {
-    return { message: `'${label}' does not parse cleanly: left alone`, notes: ["write 'PyObject_HEAD' without a semicolon (the macro brings its own), or fix the syntax, and run hpy-migrate again"] };
+    return { message: `'${label}' does not parse cleanly: left alone`, notes: ["write 'PyObject_HEAD' without a semicolon (the macro brings its own), or fix the syntax, and run hpy-migrate again"], suggestion: `'PyObject_HEAD' without a semicolon as the first line of '${label}' (or its syntax error fixed), then run hpy-migrate again` };
   }
   if (s.head === 'PyObject_VAR_HEAD') {
-    return { message: `'${label}' is a variable-size object ('PyObject_VAR_HEAD'): left alone`, notes: ['HPy 0.9.0 has no variable-size objects (itemsize is not supported): keep the type legacy, or keep the items in a separately allocated C array and use PyObject_HEAD'] };
+    return { message: `'${label}' is a variable-size object ('PyObject_VAR_HEAD'): left alone`, notes: ['HPy 0.9.0 has no variable-size objects (itemsize is not supported): keep the type legacy, or keep the items in a separately allocated C array and use PyObject_HEAD'], suggestion: `PyObject_HEAD and a pointer to the items in a malloc'd array (freed in an HPy_tp_destroy impl) in '${label}', an item size of 0 in its type; or keep the type on the C API` };
   }
   if (!s.name) {
-    return { message: `'${label}' has no typedef name: left alone`, notes: [`HPyType_HELPERS pastes its argument into the names 'T_AsStruct' and 'T_SHAPE', so it needs a one-word type name: add a typedef such as 'typedef struct ${s.tag} ${s.tag};' and run hpy-migrate again`] };
+    return { message: `'${label}' has no typedef name: left alone`, notes: [`HPyType_HELPERS pastes its argument into the names 'T_AsStruct' and 'T_SHAPE', so it needs a one-word type name: add a typedef such as 'typedef struct ${s.tag} ${s.tag};' and run hpy-migrate again`], suggestion: `'typedef struct ${s.tag} ${s.tag};' after the struct, '${s.tag}' in the casts and in 'sizeof', then run hpy-migrate again` };
   }
   if (s.fields?.length === 0) {
-    return { message: `'${label}' has no member besides PyObject_HEAD: left alone`, notes: ['a pure HPy type without data needs no struct: drop it with its casts and let basicsize be 0'] };
+    return { message: `'${label}' has no member besides PyObject_HEAD: left alone`, notes: ['a pure HPy type without data needs no struct: drop it with its casts and let basicsize be 0'], suggestion: `no struct: '${label}' and its casts removed, and no '.basicsize' in the type's spec (0)` };
   }
   const legacyType = specs.find((t) => t.kind !== 'HPyType_Spec' && specOfStruct(t, s));
   if (legacyType) {
-    return { message: `'${label}' is the struct of '${legacyType.name}', still a ${legacyType.kind}: left alone`, notes: ["PyObject_HEAD stays until the type itself is ported (pytype-spec transform); then run hpy-migrate again"] };
+    return { message: `'${label}' is the struct of '${legacyType.name}', still a ${legacyType.kind}: left alone`, notes: ["PyObject_HEAD stays until the type itself is ported (pytype-spec transform); then run hpy-migrate again"], suggestion: `nothing in '${label}': port '${legacyType.name}' first (the pytype-spec findings on it say what to write), then run hpy-migrate again` };
   }
   return null;
 }
@@ -268,8 +276,13 @@ function convertStruct(cx: Context, s: ObjectStruct, layout: Layout): void {
   if (layout.kind === 'leave') return;
   if (layout.kind === 'legacy') {
     if (s.helpers) return;
+    // In hybrid the legacy layout is the plan, not a shortfall: a note.
+    const hybrid = api.target === 'hybrid';
     api.report(local.first ?? local.specifier, `'${s.name}' keeps PyObject_HEAD: ${layout.why}`, {
+      severity: hybrid ? 'note' : 'warning',
       notes: [`a type used by legacy code must keep the legacy layout: 'HPyType_LEGACY_HELPERS(${s.name})' gives '${s.name}_AsStruct' for the HPy code; once the rest is ported, remove PyObject_HEAD and use 'HPyType_HELPERS(${s.name})'`],
+      // In hybrid the legacy layout is the plan: nothing to write.
+      ...(hybrid ? {} : { suggestion: `the code that needs the legacy layout ported first (${layout.why}), then '${s.name}' without PyObject_HEAD and 'HPyType_HELPERS(${s.name})'; or keep it legacy: run with --target hybrid` }),
     });
     insertHelpers(cx, local.end, `HPyType_LEGACY_HELPERS(${s.name})`);
     return;
@@ -290,6 +303,7 @@ function reportSubclassing(cx: Context, s: ObjectStruct): void {
   if (!spec) return;
   cx.api.report(s.local!.first ?? s.local!.specifier, `'${s.name}' becomes a pure HPy struct, and '${spec.name}' allows subclasses: HPy 0.9.0 mishandles their instances on CPython`, {
     notes: [`for an instance of a class that subclasses it in Python, HPy 0.9.0 hands 'HPy_New', the HPy_tp_destroy and the HPy_tp_traverse impls the object's address instead of its '${s.name}' (it takes the subclass for a legacy type), which corrupts the object; avoid Python subclasses, or keep the type legacy (PyObject_HEAD, HPyType_LEGACY_HELPERS, hybrid ABI)`],
+    suggestion: `'.flags' of '${spec.name}' without HPy_TPFLAGS_BASETYPE, if Python code need not subclass it; else a legacy layout: PyObject_HEAD kept in '${s.name}', 'HPyType_LEGACY_HELPERS(${s.name})', a hybrid ABI build`,
   });
 }
 
@@ -328,6 +342,7 @@ function addShape(cx: Context, spec: TypeSpec, layouts: Map<ObjectStruct, Layout
   if (!s.local && spec.fields.has('legacy_slots')) {
     api.report(spec.fields.get('legacy_slots')!, `'${spec.name}' has legacy_slots, but its struct '${s.name}' is defined in another file and ported as a pure HPy struct`, {
       notes: [`a type with legacy slots needs the legacy layout: keep PyObject_HEAD in '${s.name}', write 'HPyType_LEGACY_HELPERS(${s.name})' there and '.builtin_shape = SHAPE(${s.name})' here`],
+      suggestion: `where '${s.name}' is defined: PyObject_HEAD kept and 'HPyType_LEGACY_HELPERS(${s.name})'; here: '.builtin_shape = SHAPE(${s.name})'`,
     });
     return;
   }
@@ -391,6 +406,8 @@ function operandKind(cx: Context, operand: SyntaxNode, decls: Map<string, Declar
 }
 
 const CAST_TYPE = /^(struct \w+|\w+) ?\*$/;
+/** An allocation of a new instance (`type->tp_alloc(type, 0)`, `PyObject_New(T, type)`). */
+const NEW_INSTANCE = /\btp_alloc\b|\bPyObject_(GC_)?NEW\b|\bPyObject_(GC_)?New\b|\bPyType_GenericAlloc\b/;
 
 function scanCast(cx: Context, scan: FunctionScan, decls: Map<string, Declared>, cast: SyntaxNode, type: SyntaxNode, value: SyntaxNode): void {
   const { api } = cx;
@@ -414,6 +431,9 @@ function scanCast(cx: Context, scan: FunctionScan, decls: Map<string, Declared>,
     scan.legacyStructs.set(s, `'${functionName(scan.fn)}' reads it through '${api.text(operand)}', which is not a handle`);
     api.report(cast, `'${api.text(cast)}' casts an expression that is not a handle variable: left alone`, {
       notes: [`read the object into a local 'HPy h' first and write '${s.name ?? 'T'}_AsStruct(ctx, h)'; a new instance is made by 'HPy h = HPy_New(ctx, type, &p);', which also sets the struct pointer 'p'`],
+      suggestion: NEW_INSTANCE.test(api.text(operand))
+        ? `'${s.name ?? 'T'} *p; HPy h = HPy_New(ctx, type, &p);' in place of the allocation (HPy_IsNull(h) on failure)`
+        : `'HPy h = <the object as a handle>;' then '${s.name ?? 'T'}_AsStruct(ctx, h)' in place of '${api.text(cast)}'`,
     });
     return;
   }
@@ -433,6 +453,7 @@ function reportUnknownStruct(cx: Context, cast: SyntaxNode, typeName: string, op
   if (!d || d.type !== 'HPy' || d.pointers !== 0 || /^(_?Py|HPy|struct )/.test(typeName) || typeName === 'void') return;
   api.report(cast, `'${api.text(cast)}' casts a handle to '${typeName} *', which is not a known object struct: left alone`, {
     notes: [`if '${typeName}' is an object struct defined in another file, write '${typeName}_AsStruct(ctx, ${api.text(operand)})' (it needs 'HPyType_HELPERS(${typeName})' after the struct)`],
+    suggestion: `'${typeName}_AsStruct(ctx, ${api.text(operand)})', with 'HPyType_HELPERS(${typeName})' after the definition of '${typeName}'`,
   });
 }
 
@@ -459,6 +480,7 @@ function scanArrows(cx: Context, scan: FunctionScan, decls: Map<string, Declared
     const field = [...fields][0];
     api.report(bases[0].parent ?? bases[0], `'${base}' is a handle, but '${base}->${field}' uses it as a struct: left alone`, {
       notes: [`the object struct is not certain here; write 'T *${base}_data = T_AsStruct(ctx, ${base});' with its struct 'T' and use '${base}_data->${field}'`],
+      suggestion: `'T *${base}_data = T_AsStruct(ctx, ${base});' (T the object struct of '${base}'), then '${base}_data->${field}'`,
     });
   }
 }
@@ -519,7 +541,13 @@ function reportLegacyCasts(cx: Context, scan: FunctionScan, layouts: Map<ObjectS
   const note = first.struct.local
     ? `'${t}' keeps the legacy layout for it (PyObject_HEAD, HPyType_LEGACY_HELPERS); once the function has an HPy signature, run hpy-migrate again`
     : `'${t}' is defined in another file, where it loses PyObject_HEAD: this cast reads the wrong layout until the function has an HPy signature with 'ctx' ('${t}_AsStruct(ctx, h)')`;
-  api.report(first.cast, `'${functionName(scan.fn) ?? '?'}' has no 'ctx' (a legacy callback): '${api.text(first.cast)}' is left alone`, { notes: [note] });
+  // In hybrid a legacy function of a struct that keeps its head is as it should be: a note.
+  const severity = api.target === 'hybrid' && first.struct.local ? 'note' : 'warning';
+  const fn = functionName(scan.fn) ?? '?';
+  const suggestion = first.struct.local
+    ? `nothing while '${t}' keeps PyObject_HEAD (the cast stays valid); once '${fn}' has an HPy signature with 'ctx': '${t}_AsStruct(ctx, h)'`
+    : `an HPy signature for '${fn}' ('HPyContext *ctx' first) and '${t}_AsStruct(ctx, h)' for the cast; or, where '${t}' is defined, PyObject_HEAD kept and 'HPyType_LEGACY_HELPERS(${t})'`;
+  api.report(first.cast, `'${fn}' has no 'ctx' (a legacy callback): '${api.text(first.cast)}' is left alone`, { severity, notes: [note], ...(severity === 'warning' ? { suggestion } : {}) });
 }
 
 /**

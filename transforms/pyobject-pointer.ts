@@ -49,6 +49,12 @@
  * `PyObject *` disappears. The renamed types and constants are the same C types and values in
  * every HPy ABI (`HPy_ssize_t` is `Py_ssize_t`'s width, `HPy_LT` is `Py_LT`). A function that
  * holds anything this transform cannot convert is left whole, so that its types stay consistent.
+ * `Py_UCS1` and `Py_UCS2`, which HPy 0.9.0 does not define, are CPython's typedefs of `uint8_t` and
+ * `uint16_t` (`<stdint.h>`, which hpy.h includes): they become those, everywhere, also in
+ * functions left on the C API (the same C type there). `Py_buffer` becomes `HPy_buffer` only as the
+ * `Py_buffer *` parameter of a function that receives ctx (a buffer slot impl, the one place HPy
+ * has views) whose `->obj` is only assigned `HPy_Dup(...)` or `HPy_NULL`: the fields are the same,
+ * and `obj` becomes a handle the view owns.
  *
  * ## Limits
  * Left to other transforms, without a word when they exist: struct members (pyobject-field),
@@ -64,7 +70,11 @@
  * - a function with a handle it cannot convert: a `PyObject **` local or `sizeof(PyObject *)`
  *   (handles kept in allocated memory), arithmetic on a handle, a function-pointer or `const`
  *   declaration of objects: the function is left whole and each construct is reported;
- * - a cast to `PyObject *` of something that is not a handle (`(PyObject *)&XType`).
+ * - a cast to `PyObject *` of something that is not a handle (`(PyObject *)&XType`);
+ * - types without an HPy 0.9.0 counterpart (`UNMAPPED_NAMES`): `PyGILState_STATE` (no way to take
+ *   the GIL from a foreign thread), `PyArena` (CPython's compiler arena: plain malloc/free), and
+ *   any other `Py_buffer` (HPy cannot request a buffer from another object).
+ * Every finding says what to write by hand (its `suggestion`).
  * `NULL` passed to a C-API call is left to capi-call, which knows the parameters; `Py_ssize_t`
  * in a `#define` body is not renamed. Other plain renames of the api map that are not the same
  * shape in HPy (`PyThreadState`, `Py_eval_input`, `PyCapsule_Destructor`, `getter`, `visitproc`,
@@ -87,6 +97,7 @@ import {
   functionParams,
   hasContextParam,
   isModuleInit,
+  unmappedName,
   unparenthesize,
   type ContextScope,
   type NestedSite,
@@ -189,6 +200,8 @@ interface Problem {
   node: SyntaxNode;
   message: string;
   notes: string[];
+  /** What to write by hand (one line). */
+  suggestion: string;
 }
 
 export default defineTransform({
@@ -197,9 +210,9 @@ export default defineTransform({
   concern: 'handles',
   safety: 'safe',
   default: true,
-  after: ['capi-call', 'builtin-constant', 'refcount-macro', 'py-type-macro', 'pymethoddef', 'pytype-spec', 'pyarg-parse', 'pyobject-field', 'pyobject-global'],
+  after: ['borrowed-reference', 'stolen-reference', 'capi-call', 'builtin-constant', 'refcount-macro', 'py-type-macro', 'pymethoddef', 'pytype-spec', 'pyarg-parse', 'pyobject-field', 'pyobject-global'],
   rewrite(file, api) {
-    const pass: Pass = { api, scope: contextScope(api.index, file.text), sites: [], left: [], leftNames: new Set(), signatures: projectSignatures(api) };
+    const pass: Pass = { api, scope: contextScope(api.index, file.text, api.target), sites: [], left: [], leftNames: new Set(), signatures: projectSignatures(api) };
     for (const { fn } of api.matches(FUNCTIONS)) planFunction(pass, fn);
     for (const { decl } of api.matches(DECLARATIONS)) {
       if (!enclosingFunction(decl)) planFileScopeDeclaration(pass, decl);
@@ -216,7 +229,7 @@ function planFunction(pass: Pass, fn: SyntaxNode): void {
   const name = functionName(fn) ?? '';
   const legacy = legacyReason(pass, fn, name);
   if (legacy !== undefined) {
-    if (legacy) api.report(nameNode(fn), legacy.message, { notes: legacy.notes });
+    if (legacy) api.report(nameNode(fn), legacy.message, { notes: legacy.notes, suggestion: legacy.suggestion });
     leave(pass, fn, name);
     return;
   }
@@ -225,7 +238,7 @@ function planFunction(pass: Pass, fn: SyntaxNode): void {
   const vars = collectVariables(pass, fn, sites, problems);
   problems.push(...operationProblems(api, fn, vars));
   if (problems.length > 0) {
-    for (const p of problems) api.report(p.node, p.message, { notes: [...p.notes, `'${name}' is left as it was, so that its types stay consistent`] });
+    for (const p of problems) api.report(p.node, p.message, { notes: [...p.notes, `'${name}' is left as it was, so that its types stay consistent`], suggestion: p.suggestion });
     leave(pass, fn, name);
     return;
   }
@@ -242,27 +255,28 @@ function leave(pass: Pass, fn: SyntaxNode, name: string): void {
  * Why a function keeps its C-API form: `undefined` when it ports, `null` when it is left without
  * a word (another transform owns it), or the finding to report.
  */
-function legacyReason(pass: Pass, fn: SyntaxNode, name: string): { message: string; notes: string[] } | null | undefined {
+function legacyReason(pass: Pass, fn: SyntaxNode, name: string): Omit<Problem, 'node'> | null | undefined {
   const { api, scope } = pass;
   const objects = mentionsPyObject(api, fn);
   if (isModuleInit(name)) {
     if (!objects || api.isRegistered('pymoduledef')) return null;
-    return { message: `'${name}' is the module's entry point: its 'PyObject *' are left`, notes: ['it becomes HPy_MODINIT plus an HPy_mod_exec slot (pymoduledef transform, not built yet)'] };
+    return { message: `'${name}' is the module's entry point: its 'PyObject *' are left`, notes: ['it becomes HPy_MODINIT plus an HPy_mod_exec slot (pymoduledef transform, not built yet)'], suggestion: 'HPy_MODINIT(name, moduledef) and the body in an HPyDef_SLOT(name_exec, HPy_mod_exec) impl: int name_exec_impl(HPyContext *ctx, HPy module)' };
   }
   const callback = scope.isCallback(name);
   if (callback && signatureMentionsPyObject(api, fn)) {
     return {
       message: `'${name}' keeps its C-API signature: its 'PyObject *' are left`,
       notes: [`'${name}' is used as a value (in a table or an assignment), so its signature is dictated by the API; it is converted with its table (pymethoddef, pytype-spec) or by hand`],
+      suggestion: 'the fix the findings of its table give (pymethoddef, pytype-spec), then run hpy-migrate again; or its HPy impl signature by hand (e.g. HPy f(HPyContext *ctx, HPy self, HPy arg) for METH_O)',
     };
   }
   if (scope.isWithoutContext(name, functionParams(fn))) {
     if (!objects) return null;
-    return { message: `HPy calls '${name}' without a context: its 'PyObject *' are left`, notes: ['traverse and destroy functions receive no ctx and may not use handles; move object work to HPy_tp_finalize or to the caller'] };
+    return { message: `HPy calls '${name}' without a context: its 'PyObject *' are left`, notes: ['traverse and destroy functions receive no ctx and may not use handles'], suggestion: 'the object work in an HPy_tp_finalize slot (it receives ctx) or in the caller; traverse visits HPyFields with HPy_VISIT(&p->field)' };
   }
   if (!callback) return undefined;
   if (!hasContextParam(fn) && objects) {
-    return { message: `'${name}' is used as a value and has no 'HPyContext *ctx': its 'PyObject *' are left`, notes: ['a function called through a pointer cannot be given ctx, and handles need it: port it by hand'] };
+    return { message: `'${name}' is used as a value and has no 'HPyContext *ctx': its 'PyObject *' are left`, notes: ['a function called through a pointer cannot be given ctx, and handles need it'], suggestion: "an HPy signature with 'HPyContext *ctx' first for it and for the pointer it is called through, or keep it on the C API (--target hybrid)" };
   }
   return undefined;
 }
@@ -307,7 +321,7 @@ function planReturnType(api: RewriteApi, fn: SyntaxNode, sites: NestedSite[], pr
   if (typeName !== 'PyObject') return false;
   const d = describeDeclarator(api, declarator);
   if (d.kind !== 'function' || d.stars !== 1) {
-    problems.push({ node: type, message: `the return type '${api.text({ start: type.startIndex, end: functionDeclarator(fn)?.startIndex ?? type.endIndex }).trim()}' is not a single object pointer`, notes: ['a function returns one handle: return it as HPy, and other results through parameters'] });
+    problems.push({ node: type, message: `the return type '${api.text({ start: type.startIndex, end: functionDeclarator(fn)?.startIndex ?? type.endIndex }).trim()}' is not a single object pointer`, notes: ['a function returns one handle'], suggestion: "HPy as the return type, and other results through 'HPy *out' parameters" });
     return true;
   }
   sites.push(rename(type, 'HPy'), ...d.edits);
@@ -402,7 +416,7 @@ function planDeclaration(pass: Pass, decl: SyntaxNode, vars: Variables, sites: N
   if (name === 'HPy') return recordHpyShapes(api, decl, vars);
   if (name !== 'PyObject') return recordStructPointers(pass, decl, name, vars);
   if (qualified) {
-    problems.push({ node: decl, message: `'${api.text(decl).trim()}' declares constant objects`, notes: ["a handle has no 'const' object behind it: declare it 'HPy' by hand"] });
+    problems.push({ node: decl, message: `'${api.text(decl).trim()}' declares constant objects`, notes: ["a handle has no 'const' object behind it"], suggestion: 'HPy for each of them (without const)' });
     return;
   }
   let constHandles = false;
@@ -426,15 +440,15 @@ function planDeclaration(pass: Pass, decl: SyntaxNode, vars: Variables, sites: N
 function declaratorProblem(api: RewriteApi, decl: SyntaxNode, d: Described): Problem | null {
   const isParam = decl.type === 'parameter_declaration';
   if (d.kind === 'abstract' && isParam) return null;
-  if (d.constHandles && !isParam) return { node: decl, message: `'${api.text(decl).trim()}' declares constant pointers to objects`, notes: ['declare the handles by hand'] };
+  if (d.constHandles && !isParam) return { node: decl, message: `'${api.text(decl).trim()}' declares constant pointers to objects`, notes: ['only parameters become const handle arrays'], suggestion: 'HPy for each local handle; const HPy * only for a read-only array parameter' };
   if (d.kind !== 'variable') {
-    return { node: decl, message: `'${api.text(decl).trim()}' is not a plain object pointer`, notes: ['only object pointers, arrays of them and pointers to them (parameters) become handles; convert this declaration by hand'] };
+    return { node: decl, message: `'${api.text(decl).trim()}' is not a plain object pointer`, notes: ['only object pointers, arrays of them and pointers to them (parameters) become handles'], suggestion: "HPy for an object, HPy items[N] for a local array of them, HPy *out for an output parameter" };
   }
   if (d.stars === 2 && !isParam) {
     const name = api.text(d.name!);
-    return { node: d.name!, message: `'${name}' is a local pointer to objects`, notes: ['HPy handles live in locals, parameters and return values: a pointer to them is fine for an output parameter or a local HPy array, never for allocated memory; declare it by hand'] };
+    return { node: d.name!, message: `'${name}' is a local pointer to objects`, notes: ['HPy handles live in locals, parameters and return values: a pointer to them is fine for an output parameter or a local HPy array, never for allocated memory'], suggestion: 'a local HPy array (HPy items[N]), or an HPyTupleBuilder/HPyListBuilder to build a container' };
   }
-  if (d.stars === 2 && d.isArray) return { node: d.name!, message: `'${api.text(d.name!)}' is an array of pointers to objects`, notes: ['convert it by hand'] };
+  if (d.stars === 2 && d.isArray) return { node: d.name!, message: `'${api.text(d.name!)}' is an array of pointers to objects`, notes: ['handles cannot be reached through pointers kept in an array'], suggestion: 'a local HPy array (HPy items[N])' };
   return null;
 }
 
@@ -491,7 +505,7 @@ function planPrototype(pass: Pass, decl: SyntaxNode): NestedSite[] {
   const fn = api.index.functions.find((f) => f.name === name);
   if (scope.isCallback(name) || scope.isWithoutContext(name, fn?.params ?? [])) {
     if (!definedHere(api, name)) {
-      api.report(decl, `the prototype of '${name}' keeps its C-API signature`, { notes: [`'${name}' is used as a value, so its signature is dictated by the API; write the prototype of its converted definition by hand`] });
+      api.report(decl, `the prototype of '${name}' keeps its C-API signature`, { notes: [`'${name}' is used as a value, so its signature is dictated by the API`], suggestion: `the signature of the converted definition of '${name}', copied into this prototype` });
     }
     return [];
   }
@@ -500,13 +514,13 @@ function planPrototype(pass: Pass, decl: SyntaxNode): NestedSite[] {
   const { type, name: typeName, qualified } = declarationType(api, decl);
   if (type && typeName === 'PyObject') {
     const d = describeDeclarator(api, decl.childrenForFieldName('declarator')[0]);
-    if (qualified || d.stars !== 1) problems.push({ node: decl, message: `the return type of '${name}' is not a single object pointer`, notes: ['convert this prototype by hand'] });
+    if (qualified || d.stars !== 1) problems.push({ node: decl, message: `the return type of '${name}' is not a single object pointer`, notes: ['a function returns one handle'], suggestion: "HPy as the return type, and other results through 'HPy *out' parameters" });
     else sites.push(rename(type, 'HPy'), ...d.edits);
   }
   const params = findFunctionDeclarator(decl)?.childForFieldName('parameters');
   const vars: Variables = { shapes: new Map(), structPointers: new Set(), returnsHandle: false };
   for (const p of params ? params.namedChildren.filter((c) => c.type === 'parameter_declaration') : []) planDeclaration(pass, p, vars, sites, problems);
-  for (const p of problems) api.report(p.node, p.message, { notes: [...p.notes, `the prototype of '${name}' is left as it was`] });
+  for (const p of problems) api.report(p.node, p.message, { notes: [...p.notes, `the prototype of '${name}' is left as it was`], suggestion: p.suggestion });
   return problems.length > 0 ? [] : sites;
 }
 
@@ -534,7 +548,8 @@ function planFileScopeDeclaration(pass: Pass, decl: SyntaxNode): void {
     if (described.kind !== 'variable' || !described.name) continue;
     const name = api.text(described.name);
     api.report(described.name, "file-scope 'PyObject *' cannot hold a handle; use HPyGlobal", {
-      notes: [`declare 'static HPyGlobal ${name};', list '&${name}' in the module's '.globals', and use HPyGlobal_Store / HPyGlobal_Load (a new handle to close) where '${name}' is set and read`],
+      notes: ['an HPy handle lives in locals, parameters and return values only'],
+      suggestion: `static HPyGlobal ${name}; with '&${name}' in the module's '.globals', HPyGlobal_Store(ctx, &${name}, h) where it is set and HPyGlobal_Load(ctx, ${name}) (a new handle to close) where it is read`,
     });
   }
 }
@@ -546,17 +561,17 @@ function operationProblems(api: RewriteApi, fn: SyntaxNode, vars: Variables): Pr
   const problems: Problem[] = [];
   for (const { type, sizeof } of api.matches(SIZEOFS, body)) {
     if (/\bPyObject\b/.test(api.text(type))) {
-      problems.push({ node: sizeof, message: `'${api.text(sizeof)}' sizes memory for objects`, notes: ['handles may not be kept in allocated memory; keep them in a local HPy array, or build the container (HPyTupleBuilder, HPyListBuilder) directly'] });
+      problems.push({ node: sizeof, message: `'${api.text(sizeof)}' sizes memory for objects`, notes: ['handles may not be kept in allocated memory'], suggestion: 'a local HPy array (HPy items[N]), an HPyTupleBuilder/HPyListBuilder to build a container, or HPyFields in an object struct' });
     }
   }
   for (const { op, cmp } of api.matches(COMPARISONS, body)) {
     if (op.type !== '+' && op.type !== '-') continue;
     const operands = [cmp.childForFieldName('left')!, cmp.childForFieldName('right')!].map(unparenthesize);
     const h = operands.find((o) => o.type === 'identifier' && vars.shapes.get(api.text(o)) === 'handle');
-    if (h) problems.push({ node: cmp, message: `'${api.text(cmp)}' does arithmetic on the handle '${api.text(h)}'`, notes: ['a handle is not a pointer; rewrite this by hand'] });
+    if (h) problems.push({ node: cmp, message: `'${api.text(cmp)}' does arithmetic on the handle '${api.text(h)}'`, notes: ['a handle is not a pointer'], suggestion: 'the arithmetic on an index or a C pointer kept next to the handle' });
   }
   for (const { arg, update } of api.matches(UPDATES, body)) {
-    if (vars.shapes.get(api.text(arg)) === 'handle') problems.push({ node: update, message: `'${api.text(update)}' does arithmetic on a handle`, notes: ['a handle is not a pointer; rewrite this by hand'] });
+    if (vars.shapes.get(api.text(arg)) === 'handle') problems.push({ node: update, message: `'${api.text(update)}' does arithmetic on a handle`, notes: ['a handle is not a pointer'], suggestion: 'the arithmetic on an index or a C pointer kept next to the handle' });
   }
   return problems;
 }
@@ -610,7 +625,7 @@ function planCast(pass: Pass, vars: Variables, sites: NestedSite[], m: { cast: S
   }
   const owner = castOwner(pass, vars, value);
   if (owner && api.isRegistered(owner)) return;
-  api.report(m.cast, `'${api.text(m.cast)}' is left: it does not cast a handle`, { notes: [castNote(api, value, owner)] });
+  api.report(m.cast, `'${api.text(m.cast)}' is left: it does not cast a handle`, { notes: ["a cast to 'PyObject *' means nothing under HPy: an object is a handle"], suggestion: castNote(api, value, owner) });
 }
 
 /** What to write instead of a cast to `PyObject *` that is not a handle. */
@@ -758,12 +773,14 @@ function planRenames(pass: Pass): void {
   const reportedMembers = new Set<string>();
   for (const { name } of api.matches(NAMES)) {
     const text = api.text(name);
-    if (inPreprocessorSyntax(name, conditions) || pass.left.some((s) => s.start <= name.startIndex && name.endIndex <= s.end)) continue;
+    if (inPreprocessorSyntax(name, conditions)) continue;
+    if (name.type === 'type_identifier' && planTypeWithoutCounterpart(pass, name, text)) continue;
+    if (pass.left.some((s) => s.start <= name.startIndex && name.endIndex <= s.end)) continue;
     const hpy = RENAMES.get(text);
     if (hpy !== undefined) pass.sites.push(rename(name, hpy));
     else if (MEMBER_TYPE.test(text) && apiEntry(text) && !api.isRegistered('pytype-spec') && !reportedMembers.has(text)) {
       reportedMembers.add(text);
-      api.report(name, `'${text}' is left: member types go with their table`, { notes: [`a PyMemberDef row becomes an HPyDef_MEMBER with '${apiEntry(text)!.hpy}' (pytype-spec transform, not built yet)`] });
+      api.report(name, `'${text}' is left: member types go with their table`, { notes: ['a PyMemberDef row becomes an HPyDef_MEMBER (pytype-spec transform, not built yet)'], suggestion: `HPyDef_MEMBER(sym, "name", ${apiEntry(text)!.hpy}, offsetof(T, field)) in the type's defines` });
     }
   }
 }
@@ -771,4 +788,47 @@ function planRenames(pass: Pass): void {
 function inPreprocessorSyntax(node: SyntaxNode, conditions: readonly SyntaxNode[]): boolean {
   if (node.parent && PREPROCESSOR_NAME_PARENTS.has(node.parent.type)) return true;
   return conditions.some((c) => c.startIndex <= node.startIndex && node.endIndex <= c.endIndex);
+}
+
+/**
+ * Types the api map has no plain rename for: `Py_UCS1`/`Py_UCS2` become the standard integer types
+ * they are (also in functions left on the C API: the same C type), `Py_buffer` becomes `HPy_buffer`
+ * as the view parameter of a function HPy calls with ctx, and `PyGILState_STATE`, `PyArena` and
+ * any other `Py_buffer` are reported. True when `name` is such a type.
+ */
+function planTypeWithoutCounterpart(pass: Pass, name: SyntaxNode, text: string): boolean {
+  const { api } = pass;
+  if (text === 'Py_buffer') {
+    const fn = enclosingFunction(name);
+    const left = pass.left.some((s) => s.start <= name.startIndex && name.endIndex <= s.end);
+    const problem = fn && !left ? bufferViewProblem(api, fn, name) : 'it is not the view parameter of a function that receives ctx';
+    if (problem) {
+      api.report(name, "'Py_buffer' is left: HPy 0.9.0 has 'HPy_buffer' only for the buffers a type provides (HPy_bf_getbuffer)", {
+        notes: [`${problem}; ${apiEntry('Py_buffer')!.notes}`, 'HPy 0.9.0 cannot request a buffer from another object (no PyObject_GetBuffer)'],
+        suggestion: "a provider: an HPy_bf_getbuffer slot taking 'HPy_buffer *view' with 'view->obj = HPy_Dup(ctx, self)'; a consumer: read the data through the object's own API (HPyBytes_AsString + HPyBytes_Size for bytes), or keep the function on the C API (--target hybrid)",
+      });
+    } else pass.sites.push(rename(name, 'HPy_buffer'));
+    return true;
+  }
+  const entry = unmappedName(text);
+  if (entry?.kind !== 'type') return false;
+  if (entry.replacement) pass.sites.push(rename(name, entry.replacement));
+  else api.report(name, `'${text}' has no HPy 0.9.0 counterpart`, { notes: [entry.reason], suggestion: entry.suggestion });
+  return true;
+}
+
+/**
+ * Why `Py_buffer` at `name` is not the view of a buffer slot HPy calls: it must be a `Py_buffer *`
+ * parameter of a function with ctx whose `->obj` is only assigned new handles (`HPy_Dup`) or
+ * `HPy_NULL`, as `HPy_buffer.obj` is a handle the view owns.
+ */
+function bufferViewProblem(api: RewriteApi, fn: SyntaxNode, name: SyntaxNode): string | null {
+  const param = name.parent;
+  const declarator = param?.type === 'parameter_declaration' ? param.childForFieldName('declarator') : null;
+  const view = declarator?.type === 'pointer_declarator' ? declarator.childForFieldName('declarator') : null;
+  if (!hasContextParam(fn) || view?.type !== 'identifier') return "it is not the 'Py_buffer *' parameter of a function that receives ctx";
+  const body = fn.childForFieldName('body');
+  const uses = body ? api.text(body).match(new RegExp(`\\b${api.text(view)}\\s*->\\s*obj\\b(?:\\s*=(?!=)\\s*[^;]*)?`, 'g')) ?? [] : [];
+  const bad = uses.find((u) => !/=\s*(?:HPy_Dup\s*\(|HPy_NULL\s*$)/.test(u));
+  return bad ? `'${bad.split('=')[0].trim()}' is used other than to store a new handle ('HPy_Dup') or 'HPy_NULL'` : null;
 }

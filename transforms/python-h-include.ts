@@ -26,7 +26,7 @@
  * nothing reads it in a universal build, and in the CPython and hybrid ABIs `hpy.h` defines it
  * itself right before it includes `Python.h` (so the old line would only be a redefinition).
  *
- * Option `keepPythonH` (boolean, default false; the future `--target hybrid`): `Python.h` stays and
+ * With `--target hybrid`, `Python.h` stays (the legacy code left beside the HPy code needs it) and
  * `#include "hpy.h"` is inserted on the next line, with the file's line ending and the include's
  * indentation; `PY_SSIZE_T_CLEAN` stays, since `Python.h` still reads it. Nothing is inserted when
  * the file already includes `hpy.h`.
@@ -38,19 +38,14 @@
  * ## Limits
  * Other CPython headers (`structmember.h` while still used, `pythread.h`, `frameobject.h`, `datetime.h`,
  * `cpython/...`, ...) are reported with what replaces them, never removed: the code that uses them
- * must be ported first. With `keepPythonH` they are allowed and not reported. A header with the same
+ * must be ported first (the finding's suggestion says what to write instead). In a hybrid port they
+ * are allowed and not reported. A header with the same
  * name as a CPython one (a project's own `datetime.h`) is reported too. Includes produced by macros
  * (`#include MODULE_HEADER`) are not looked at.
  */
 import { codeWithoutCommentsAndStrings, defineTransform, indentationAt, type RewriteApi, type SyntaxNode } from '../src/api/index.js';
 
 const INCLUDE = `(preproc_include path: [(system_lib_string) (string_literal)] @path) @include`;
-
-/** Options of this transform. */
-export interface PythonHIncludeOptions {
-  /** Keep `Python.h` and add `hpy.h` after it (hybrid ABI). */
-  keepPythonH?: boolean;
-}
 
 /** One `#include` line, with the header name as written between `<>` or `""`. */
 interface Include {
@@ -61,19 +56,51 @@ interface Include {
 
 const KEPT_NOTE = 'the include is kept: remove it once the code that uses it is ported';
 
+/** What replaces a CPython header under HPy (`note`), and what to write instead (`write`). */
+interface HeaderReplacement {
+  note: string;
+  write: string;
+}
+
+const HYBRID = 'or keep this code on the C API (--target hybrid keeps the include)';
+const NOTHING_TO_WRITE = "no include: 'hpy.h' declares what an HPy extension may use";
+
 /** CPython headers other than Python.h, with what replaces them under HPy. */
-const CPYTHON_HEADERS: Readonly<Record<string, string>> = {
-  'structmember.h': "member tables become 'HPyDef_MEMBER' with 'HPyMember_*' types (converted with the type transforms)",
-  'pythread.h': 'HPy 0.9.0 has no thread or lock API: use the platform threads (C11 threads, pthreads)',
-  'frameobject.h': 'HPy 0.9.0 has no frame API',
-  'pymem.h': "HPy 0.9.0 has no allocator API: 'PyMem_Malloc' and friends become 'malloc', 'calloc', 'realloc' and 'free'",
-  'longintrepr.h': "HPy does not expose the digits of an int: use 'HPyLong_As*' and 'HPyLong_From*'",
-  'bytesobject.h': "the bytes functions ('HPyBytes_*') come with 'hpy.h'",
-  'datetime.h': "HPy 0.9.0 has no datetime C API: import the 'datetime' module with 'HPyImport_ImportModule' and call it",
-  'pycapsule.h': "capsules ('HPyCapsule_*') come with 'hpy.h'",
-  'marshal.h': 'HPy 0.9.0 has no marshal API: call the marshal module',
-  'pyconfig.h': "'hpy.h' declares what an HPy extension may use",
-  'pyport.h': "'hpy.h' declares what an HPy extension may use",
+const CPYTHON_HEADERS: Readonly<Record<string, HeaderReplacement>> = {
+  'structmember.h': {
+    note: "member tables become 'HPyDef_MEMBER' with 'HPyMember_*' types (converted with the type transforms)",
+    write: `HPyDef_MEMBER(name_member, "name", HPyMember_..., offsetof(T, field)) for each member, with <stddef.h> for offsetof, ${HYBRID}`,
+  },
+  'pythread.h': {
+    note: 'HPy 0.9.0 has no thread or lock API: use the platform threads (C11 threads, pthreads)',
+    write: `<threads.h> (C11 mtx_t, thrd_t) or <pthread.h> in place of the PyThread_* calls, ${HYBRID}`,
+  },
+  'frameobject.h': { note: 'HPy 0.9.0 has no frame API', write: `code without frame objects, ${HYBRID}` },
+  'pymem.h': {
+    note: "HPy 0.9.0 has no allocator API: 'PyMem_Malloc' and friends become 'malloc', 'calloc', 'realloc' and 'free'",
+    write: '<stdlib.h> with malloc, calloc, realloc and free in place of the PyMem_* calls',
+  },
+  'longintrepr.h': {
+    note: "HPy does not expose the digits of an int: use 'HPyLong_As*' and 'HPyLong_From*'",
+    write: `HPyLong_AsLongLong / HPyLong_AsUnsignedLongLong and HPyLong_FromLongLong in place of the digit access, ${HYBRID}`,
+  },
+  'bytesobject.h': { note: "the bytes functions ('HPyBytes_*') come with 'hpy.h'", write: NOTHING_TO_WRITE },
+  'datetime.h': {
+    note: "HPy 0.9.0 has no datetime C API: import the 'datetime' module with 'HPyImport_ImportModule' and call it",
+    write: `HPyImport_ImportModule(ctx, "datetime") and calls to its classes (HPy_GetAttr_s, HPy_Call) in place of the PyDateTime_* API, ${HYBRID}`,
+  },
+  'pycapsule.h': { note: "capsules ('HPyCapsule_*') come with 'hpy.h'", write: NOTHING_TO_WRITE },
+  'marshal.h': {
+    note: 'HPy 0.9.0 has no marshal API: call the marshal module',
+    write: `HPyImport_ImportModule(ctx, "marshal") and calls to its dumps/loads (HPy_GetAttr_s, HPy_Call), ${HYBRID}`,
+  },
+  'pyconfig.h': { note: "'hpy.h' declares what an HPy extension may use", write: NOTHING_TO_WRITE },
+  'pyport.h': { note: "'hpy.h' declares what an HPy extension may use", write: NOTHING_TO_WRITE },
+};
+
+const CPYTHON_DIRECTORY_REPLACEMENT: HeaderReplacement = {
+  note: "'hpy.h' declares what an HPy extension may use",
+  write: `no include: the public HPy API of 'hpy.h' in place of CPython's internals, ${HYBRID}`,
 };
 
 const CPYTHON_DIRECTORIES = /^(cpython|internal)\//;
@@ -85,18 +112,18 @@ function includes(api: RewriteApi): Include[] {
   return api.matches(INCLUDE).map(({ include, path }) => ({ node: include, path, header: api.text(path).slice(1, -1).trim() }));
 }
 
-export default defineTransform<PythonHIncludeOptions>({
+export default defineTransform({
   id: 'python-h-include',
-  summary: '#include <Python.h> becomes #include "hpy.h" (or gains it, with keepPythonH)',
+  summary: '#include <Python.h> becomes #include "hpy.h" (or gains it, with --target hybrid)',
   concern: 'handles',
   safety: 'safe',
   default: true,
   // Runs after the type transforms, so it sees whether anything of structmember.h is still used.
   after: ['pytype-spec'],
-  rewrite(file, api, options) {
+  rewrite(file, api) {
     const all = includes(api);
     const hasHpy = all.some((i) => i.header === 'hpy.h');
-    const keep = options.keepPythonH === true;
+    const keep = api.target === 'hybrid';
     for (const inc of all) {
       if (inc.header === 'structmember.h' && !keep && !STRUCTMEMBER_NAMES.test(codeWithoutCommentsAndStrings(file.text))) {
         // Nothing of it is used any more (member tables became HPyDef_MEMBER); offsetof stays.
@@ -129,11 +156,12 @@ function ssizeTCleanAbove(api: RewriteApi, include: SyntaxNode): SyntaxNode | nu
 }
 
 function reportCPythonHeader(api: RewriteApi, inc: Include): void {
-  const replacement = CPYTHON_HEADERS[inc.header] ?? (CPYTHON_DIRECTORIES.test(inc.header) ? "'hpy.h' declares what an HPy extension may use" : null);
+  const replacement = CPYTHON_HEADERS[inc.header] ?? (CPYTHON_DIRECTORIES.test(inc.header) ? CPYTHON_DIRECTORY_REPLACEMENT : null);
   if (replacement === null) return;
   api.report(inc.path, `'${inc.header}' is a CPython header, which a universal HPy build cannot include`, {
     severity: 'warning',
-    notes: [replacement, KEPT_NOTE],
+    notes: [replacement.note, KEPT_NOTE],
+    suggestion: replacement.write,
   });
 }
 

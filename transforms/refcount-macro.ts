@@ -48,7 +48,8 @@
  *   in-place incref, so the new handle must be named and closed by hand;
  * - any macro applied to a context constant (`Py_None`, `PyExc_*`, `ctx->h_*`), which HPy never closes;
  * - a macro applied to an object-struct member (`self->field`): members become `HPyField`s,
- *   which the pyobject-field transform handles;
+ *   which the pyobject-field transform handles (with `--target hybrid`, a member that stays
+ *   `PyObject *` for the legacy code of its type keeps its macros, without a finding);
  * - `Py_CLEAR(x)`/`Py_SETREF(x, v)` where `x` is not a local variable or parameter of the function
  *   (a file-scope object becomes an `HPyGlobal`) or not a plain name (`items[i]`);
  * - a statement macro used inside an expression (`Py_DECREF(x), y`), and the macros in `#define`
@@ -64,10 +65,12 @@ import {
   apiEntry,
   callArguments,
   contextGuard,
+  contextGuardSuggestion,
   defineTransform,
   enclosingFunction,
   isInStatementList,
   nextStatement,
+  suggestingApi,
   unparenthesize,
   type RewriteApi,
   type Span,
@@ -98,6 +101,8 @@ interface Finding {
   target: SyntaxNode;
   message: string;
   notes: string[];
+  /** What to write by hand (one line). */
+  suggestion: string;
 }
 
 /** What to do with one macro call. */
@@ -114,13 +119,13 @@ export default defineTransform({
   safety: 'safe',
   default: true,
   // Signatures first: bodies are converted once their functions have ctx (docs/PORTING-PIPELINE.md).
-  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-global', 'pyobject-head', 'pyobject-field'],
+  after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-global', 'pyobject-head', 'pyobject-field', 'stolen-reference', 'borrowed-reference'],
   rewrite(_file, api) {
-    const guard = contextGuard(api);
+    const guard = contextGuard(suggestingApi(api, contextGuardSuggestion));
     for (const { call, name } of api.matches(REFCOUNT_CALL)) {
       const plan = planCall(api, call, api.text(name));
       if ('finding' in plan) {
-        api.report(plan.finding.target, plan.finding.message, { severity: 'warning', notes: plan.finding.notes });
+        api.report(plan.finding.target, plan.finding.message, { severity: 'warning', notes: plan.finding.notes, suggestion: plan.finding.suggestion });
         continue;
       }
       if (!guard.allows(call, api.text(name))) continue;
@@ -135,19 +140,23 @@ function planCall(api: RewriteApi, call: SyntaxNode, macro: string): Plan {
   const args = callArguments(call);
   const arity = macro.endsWith('SETREF') ? 2 : 1;
   if (args.length !== arity) {
-    return finding(call, `'${macro}' with ${args.length} arguments is left alone`, ['convert it by hand']);
+    return finding(call, `'${macro}' with ${args.length} arguments is left alone`, ['convert it by hand'], MACRO_FORMS[macro] ?? 'HPy_Dup(ctx, x) for a new reference, HPy_Close(ctx, x) to release one');
   }
   if (macro === 'Py_NewRef' || macro === 'Py_XNewRef') return planNewRef(api, call, macro, args[0]);
   const stmt = call.parent;
   if (!stmt || stmt.type !== 'expression_statement') {
-    return finding(call, `'${macro}' used inside an expression is left alone`, ['write it as a statement of its own, then run hpy-migrate again']);
+    return finding(call, `'${macro}' used inside an expression is left alone`, ['write it as a statement of its own, then run hpy-migrate again'], `'${api.text(call)};' as a statement of its own: ${macroForm(macro, api.text(args[0]))}`);
   }
   const target = args[0];
   const incref = macro.endsWith('INCREF');
-  if (isMemberAccess(target) && !isContextConstant(api, target)) return memberFinding(api, call, macro);
+  if (isMemberAccess(target) && !isContextConstant(api, target)) {
+    // Hybrid: a member that stays 'PyObject *' (legacy code of its type uses it) keeps its macros.
+    if (api.target === 'hybrid' && isObjectPointerMember(api, target)) return { changes: [] };
+    return memberFinding(api, call, macro);
+  }
   if (incref) return planIncref(api, stmt, macro, target);
   if (isContextConstant(api, target)) {
-    return finding(call, `'${api.text(call)}' would close a context constant: left alone`, [NEVER_CLOSE_NOTE]);
+    return finding(call, `'${api.text(call)}' would close a context constant: left alone`, [NEVER_CLOSE_NOTE], `nothing: delete '${api.text(call)}'`);
   }
   if (macro === 'Py_DECREF') return { changes: renameWithContext(call, 'HPy_Close') };
   if (macro === 'Py_XDECREF') return planXdecref(api, stmt, target);
@@ -157,20 +166,20 @@ function planCall(api: RewriteApi, call: SyntaxNode, macro: string): Plan {
 
 /** What a macro does to a struct member, and what replaces it once the member is an `HPyField`. */
 const MEMBER_USES: Record<'incref' | 'setref' | 'release', [string, string]> = {
-  incref: ['takes a new reference to', "'HPyField_Load(ctx, owner, p->field)' returns a new handle, so no incref is needed"],
-  setref: ['assigns', "'HPyField_Store(ctx, owner, &p->field, value)' replaces it; close 'value' afterwards if it was a new handle (the store does not steal)"],
-  release: ['releases', "'HPyField_Store(ctx, owner, &p->field, HPy_NULL)' releases a field, and a destructor ('HPy_tp_destroy') releases nothing: HPy releases the fields itself"],
+  incref: ['takes a new reference to', "nothing: 'HPyField_Load(ctx, owner, p->field)' already returns a new handle, and 'HPyField_Store' keeps its own reference"],
+  setref: ['assigns', "HPyField_Store(ctx, owner, &p->field, value), then HPy_Close(ctx, value) if 'value' was a new handle (the store does not steal)"],
+  release: ['releases', "HPyField_Store(ctx, owner, &p->field, HPy_NULL); in a destructor ('HPy_tp_destroy') nothing: HPy releases the fields itself"],
 };
 
 /** Members are left to the pyobject-field transform; the note says what replaces the macro. */
 function memberFinding(api: RewriteApi, call: SyntaxNode, macro: string): Plan {
   const use = macro.endsWith('INCREF') ? 'incref' : macro.endsWith('SETREF') ? 'setref' : 'release';
   const [what, how] = MEMBER_USES[use];
-  return finding(call, `'${api.text(call)}' ${what} a struct member: left alone`, [`object-struct members become 'HPyField's (pyobject-field transform): ${how}`]);
+  return finding(call, `'${api.text(call)}' ${what} a struct member: left alone`, ["object-struct members become 'HPyField's (pyobject-field transform)"], how);
 }
 
-function finding(target: SyntaxNode, message: string, notes: string[]): Plan {
-  return { finding: { target, message, notes } };
+function finding(target: SyntaxNode, message: string, notes: string[], suggestion: string): Plan {
+  return { finding: { target, message, notes, suggestion } };
 }
 
 /** `Py_DECREF(x)` and `Py_NewRef(x)` keep their argument list: rename, and `ctx, ` goes before `x`. */
@@ -189,7 +198,7 @@ const NO_PARENS_NEEDED = new Set(['return_statement', 'assignment_expression', '
 function planNewRef(api: RewriteApi, call: SyntaxNode, macro: string, arg: SyntaxNode): Plan {
   // A context constant is never null, so Py_XNewRef needs no guard either.
   if (macro === 'Py_NewRef' || isContextConstant(api, arg)) return { changes: renameWithContext(call, 'HPy_Dup') };
-  if (!isPure(arg)) return finding(call, `the argument of '${macro}' would be evaluated twice: left alone`, [TWICE_NOTE]);
+  if (!isPure(arg)) return finding(call, `the argument of '${macro}' would be evaluated twice: left alone`, [TWICE_NOTE], `HPy tmp = ${api.text(arg)}; then HPy_IsNull(tmp) ? HPy_NULL : HPy_Dup(ctx, tmp)`);
   const text = dupExpression(api.text(unparenthesize(arg)), true);
   const bare = NO_PARENS_NEEDED.has(call.parent?.type ?? '');
   return { changes: [spanChange(call, bare ? text : `(${text})`)] };
@@ -211,10 +220,12 @@ function planIncref(api: RewriteApi, stmt: SyntaxNode, macro: string, target: Sy
     return { changes: [{ start: stmt.startIndex, end: ret!.endIndex, text: `${between}${api.text(assign)} = ${dup};` }] };
   }
   const x = api.text(unparenthesize(target));
-  return finding(stmt, `HPy has no in-place incref: '${api.text(stmt.firstNamedChild!)}' is left alone`, [
-    `where the extra reference is used, write 'HPy y = ${dupExpression(x, macro === 'Py_XINCREF')};' and close 'y' on its own with 'HPy_Close(ctx, y)'`,
-    'before a store into a struct member, just delete it: once the member is an HPyField, HPyField_Store keeps its own reference',
-  ]);
+  return finding(
+    stmt,
+    `HPy has no in-place incref: '${api.text(stmt.firstNamedChild!)}' is left alone`,
+    ['a second reference is a second handle, which must be named and closed on its own', 'before a store into a struct member, just delete it: once the member is an HPyField, HPyField_Store keeps its own reference'],
+    `HPy y = ${dupExpression(x, macro === 'Py_XINCREF')}; where the extra reference is used, and HPy_Close(ctx, y) when it is no longer needed`,
+  );
 }
 
 /** A labelled statement's label goes with it: `out: Py_INCREF(x);` is followed by what follows `out:`. */
@@ -252,7 +263,7 @@ function returnsSameHandle(api: RewriteApi, ret: SyntaxNode, target: SyntaxNode)
 }
 
 function planXdecref(api: RewriteApi, stmt: SyntaxNode, target: SyntaxNode): Plan {
-  if (!isPure(target)) return finding(stmt, `the argument of 'Py_XDECREF' would be evaluated twice: left alone`, [TWICE_NOTE]);
+  if (!isPure(target)) return finding(stmt, `the argument of 'Py_XDECREF' would be evaluated twice: left alone`, [TWICE_NOTE], `HPy tmp = ${api.text(target)}; if (!HPy_IsNull(tmp)) HPy_Close(ctx, tmp);`);
   const text = guardedClose(api.text(unparenthesize(target)));
   return { changes: [spanChange(stmt, bracedIfLoneBody(stmt, text))] };
 }
@@ -261,7 +272,7 @@ function planClear(api: RewriteApi, stmt: SyntaxNode, target: SyntaxNode): Plan 
   const x = unparenthesize(target);
   const kind = variableKind(api, stmt, x);
   if (kind !== 'local') {
-    return finding(stmt, `'${api.text(stmt.firstNamedChild!)}' does not clear a local variable: left alone`, [nonLocalNote(api.text(x), kind, 'HPy_NULL')]);
+    return finding(stmt, `'${api.text(stmt.firstNamedChild!)}' does not clear a local variable: left alone`, [nonLocalWhy(kind)], nonLocalNote(api.text(x), kind, 'HPy_NULL'));
   }
   return { changes: [spanChange(stmt, bracedIfLoneBody(stmt, clearStatement(api.text(x))))] };
 }
@@ -270,7 +281,7 @@ function planSetref(api: RewriteApi, stmt: SyntaxNode, macro: string, dst: Synta
   const x = unparenthesize(dst);
   const kind = variableKind(api, stmt, x);
   if (kind !== 'local') {
-    return finding(stmt, `'${macro}(${api.text(x)}, ...)' does not assign a local variable: left alone`, [nonLocalNote(api.text(x), kind, api.text(src))]);
+    return finding(stmt, `'${macro}(${api.text(x)}, ...)' does not assign a local variable: left alone`, [nonLocalWhy(kind)], nonLocalNote(api.text(x), kind, api.text(src)));
   }
   const name = api.text(x);
   const temp = unusedName(api.text({ start: 0, end: stmt.tree.rootNode.endIndex }), `${name}_old`);
@@ -286,11 +297,35 @@ function planSetref(api: RewriteApi, stmt: SyntaxNode, macro: string, dst: Synta
 /** `local`: declared in the function (a local variable or a parameter); `global`: a name declared elsewhere. */
 type VariableKind = 'local' | 'global' | 'other';
 
-/** Why a `Py_CLEAR`/`Py_SETREF` target is not converted, and what replaces it. */
-function nonLocalNote(name: string, kind: VariableKind, value: string): string {
-  if (kind === 'other') return 'only a local variable or a parameter is rewritten; convert this one by hand';
-  return `a file-scope object becomes an 'HPyGlobal' (pyobject-global transform): write 'HPyGlobal_Store(ctx, &${name}, ${value})' instead`;
+/** Why a `Py_CLEAR`/`Py_SETREF` target is not converted. */
+function nonLocalWhy(kind: VariableKind): string {
+  if (kind === 'other') return 'only a local variable or a parameter is rewritten';
+  return "a file-scope object becomes an 'HPyGlobal' (pyobject-global transform), which is stored, not assigned";
 }
+
+/** What replaces a `Py_CLEAR`/`Py_SETREF` of something else than a local variable. */
+function nonLocalNote(name: string, kind: VariableKind, value: string): string {
+  if (kind === 'other') return `{ HPy old = ${name}; ${name} = ${value}; if (!HPy_IsNull(old)) HPy_Close(ctx, old); } where '${name}' may hold a handle`;
+  return value === 'HPy_NULL' ? `HPyGlobal_Store(ctx, &${name}, HPy_NULL)` : `HPyGlobal_Store(ctx, &${name}, h) with 'h' the handle of ${value}, then HPy_Close(ctx, h) if it is a new one`;
+}
+
+/** {@link MACRO_FORMS} for the argument `x`. */
+function macroForm(macro: string, x: string): string {
+  return (MACRO_FORMS[macro] ?? 'HPy_Close(ctx, x);').replace(/\bx\b/g, x);
+}
+
+/** The HPy form of each macro, for the findings about macros left alone. */
+const MACRO_FORMS: Readonly<Record<string, string>> = {
+  Py_INCREF: 'HPy y = HPy_Dup(ctx, x);',
+  Py_XINCREF: 'HPy y = HPy_IsNull(x) ? HPy_NULL : HPy_Dup(ctx, x);',
+  Py_DECREF: 'HPy_Close(ctx, x);',
+  Py_XDECREF: 'if (!HPy_IsNull(x)) HPy_Close(ctx, x);',
+  Py_CLEAR: 'if (!HPy_IsNull(x)) { HPy_Close(ctx, x); x = HPy_NULL; }',
+  Py_NewRef: 'HPy_Dup(ctx, x)',
+  Py_XNewRef: 'HPy_IsNull(x) ? HPy_NULL : HPy_Dup(ctx, x)',
+  Py_SETREF: '{ HPy old = x; x = value; HPy_Close(ctx, old); }',
+  Py_XSETREF: '{ HPy old = x; x = value; if (!HPy_IsNull(old)) HPy_Close(ctx, old); }',
+};
 
 function variableKind(api: RewriteApi, stmt: SyntaxNode, x: SyntaxNode): VariableKind {
   const fn = enclosingFunction(stmt);
@@ -302,6 +337,16 @@ function variableKind(api: RewriteApi, stmt: SyntaxNode, x: SyntaxNode): Variabl
 function isMemberAccess(node: SyntaxNode): boolean {
   const n = unparenthesize(node);
   return n.type === 'field_expression' && n.children.some((c) => c.type === '->');
+}
+
+const OBJECT_MEMBERS = `(field_declaration type: (type_identifier) @type declarator: (pointer_declarator declarator: (field_identifier) @name))`;
+
+/** Is the member `p->f` declared `PyObject *f;` in a struct of this file (not converted to an HPyField)? */
+function isObjectPointerMember(api: RewriteApi, node: SyntaxNode): boolean {
+  const field = unparenthesize(node).childForFieldName('field');
+  if (!field) return false;
+  const name = api.text(field);
+  return api.matches(OBJECT_MEMBERS).some((m) => api.text(m.type) === 'PyObject' && api.text(m.name) === name);
 }
 
 /** `Py_None`, `PyExc_TypeError`, `&PyLong_Type`, `ctx->h_None`: handles that HPy owns. */
@@ -362,7 +407,8 @@ function reportMacroBodies(api: RewriteApi): void {
       const start = body.startIndex + (m.index ?? 0);
       api.report({ start, end: start + m[1].length }, `'${m[1]}' inside the macro '${api.text(macro)}' is left alone`, {
         severity: 'warning',
-        notes: ["convert the macro by hand: its HPy form needs 'ctx' wherever it is expanded"],
+        notes: ["tree-sitter does not read macro bodies, and the HPy form needs 'ctx' wherever the macro is expanded"],
+        suggestion: `${MACRO_FORMS[m[1]]} in the macro, with 'ctx' in scope wherever it is expanded`,
       });
     }
   }

@@ -15,12 +15,14 @@
  *    (`refs` = `same`, `none`, or `n/a` for a macro that neither takes nor returns an owned object).
  *    A few direct names hold only for some argument texts ({@link DIRECT_WHEN}), one only in a
  *    boolean context ({@link FLAG_RESULTS}), and some accept `HPy_NULL` where CPython callers pass
- *    `NULL` ({@link NULL_HANDLE_PARAMS}).
+ *    `NULL` ({@link NULL_HANDLE_PARAMS}). The `PyObject_Call*` family is direct too, with its
+ *    arguments rebuilt by capi-call (an array, or a tuple from a format: {@link familyCall}).
  *
  * Rows of other kinds (constants, exceptions, types, flags, slots, structs) are not calls and get
  * no form.
  */
 import { apiEntries, apiEntry, type ApiEntry } from './api-map.js';
+import { codeWithoutCommentsAndStrings } from './c-syntax.js';
 
 /** How one call ports (see the module doc for the rule). */
 export type CallForm = 'direct' | 'type-check' | 'borrowed' | 'steals' | 'no-counterpart' | 'pattern' | 'owned';
@@ -89,9 +91,9 @@ export const CALL_OWNERS: Readonly<Record<string, string>> = {
   // pyobject-head: object struct heads, allocation and the GC protocol of object structs.
   PyObject_HEAD: 'pyobject-head',
   PyObject_VAR_HEAD: 'pyobject-head',
-  PyObject_New: 'pyobject-head',
-  PyObject_NEW: 'pyobject-head',
-  PyObject_GC_New: 'pyobject-head',
+  PyObject_New: 'pytype-spec',
+  PyObject_NEW: 'pytype-spec',
+  PyObject_GC_New: 'pytype-spec',
   PyObject_NewVar: 'pyobject-head',
   PyObject_GC_NewVar: 'pyobject-head',
   PyObject_Init: 'pyobject-head',
@@ -115,7 +117,20 @@ export const CALL_OWNERS: Readonly<Record<string, string>> = {
   PyDoc_STRVAR: 'pymethoddef',
   PyDoc_STR: 'pymethoddef',
   // borrowed-reference: borrowed getters become new handles, closed on every path out.
+  PyTuple_GET_ITEM: 'borrowed-reference',
+  PyTuple_GetItem: 'borrowed-reference',
+  PyList_GET_ITEM: 'borrowed-reference',
+  PyList_GetItem: 'borrowed-reference',
+  PyDict_GetItem: 'borrowed-reference',
+  PyDict_GetItemString: 'borrowed-reference',
+  PyDict_GetItemWithError: 'borrowed-reference',
   // stolen-reference: stealing setters, tuple/list creation (builders), 'N' in Py_BuildValue.
+  PyTuple_New: 'stolen-reference',
+  PyList_New: 'stolen-reference',
+  PyTuple_SET_ITEM: 'stolen-reference',
+  PyTuple_SetItem: 'stolen-reference',
+  PyList_SET_ITEM: 'stolen-reference',
+  PyList_SetItem: 'stolen-reference',
 };
 
 /**
@@ -131,18 +146,8 @@ export const NOT_ONE_TO_ONE: Readonly<Record<string, string>> = {
   Py_CompileString: "the start symbol becomes an 'HPy_SourceKind' value, which is not numerically the same",
   PyRun_String: 'the source is compiled and evaluated in two steps',
   PyImport_Import: "'HPyImport_ImportModule' takes a C string, not a name object",
-  PyTuple_New: 'a tuple is built with an HPyTupleBuilder and cannot be filled after creation',
   PyDict_GetItemRef: "'HPy_GetItem' returns the handle instead of storing it through a pointer",
   PyModule_GetNameObject: "'HPy_GetAttr_s' needs the attribute name '__name__' as an extra argument",
-  PyObject_CallObject: "'HPy_CallTupleDict' takes the keyword dict as an extra argument",
-  PyObject_CallNoArgs: "'HPy_Call' takes an argument array, its length and kwnames",
-  PyObject_CallOneArg: "'HPy_Call' takes an argument array, its length and kwnames",
-  PyObject_CallFunction: 'there is no format-based call: the arguments are built first',
-  PyObject_CallFunctionObjArgs: "'HPy_Call' takes an argument array and its length instead of a NULL-terminated list",
-  PyObject_CallMethod: 'there is no format-based call, and the method name comes before the receiver',
-  PyObject_CallMethodObjArgs: "'HPy_CallMethod' takes the receiver as the first item of an argument array",
-  PyObject_CallMethodNoArgs: "'HPy_CallMethod' takes the receiver as the first item of an argument array",
-  PyObject_CallMethodOneArg: "'HPy_CallMethod' takes the receiver as the first item of an argument array",
   PyObject_Vectorcall: 'the count must not carry PY_VECTORCALL_ARGUMENTS_OFFSET',
   PyObject_VectorcallMethod: 'the count must not carry PY_VECTORCALL_ARGUMENTS_OFFSET',
   PyObject_Not: "'HPy_IsTrue' gives the opposite answer, and -1 must be kept apart",
@@ -193,14 +198,24 @@ export type ArgumentCheck = (args: readonly string[]) => string | null;
  * like a `pattern` row, with the check's answer as the reason.
  */
 export const DIRECT_WHEN: Readonly<Record<string, ArgumentCheck>> = {
-  // Slots of a list created with n > 0 are NULL and HPy has no SET_ITEM to fill them.
-  PyList_New: (args) => (args[0] === '0' ? null : "only 'PyList_New(0)' is a plain rename: a pre-sized list needs an HPyListBuilder"),
   // HPy raises ValueError for NULL data instead of returning a buffer to fill.
   PyBytes_FromStringAndSize: (args) => (args[0] === 'NULL' ? "'HPyBytes_FromStringAndSize' rejects NULL data: build the C buffer first" : null),
   Py_BuildValue: (args) => buildValueProblem(args[0]),
   PyUnicode_FromFormat: (args) => formatProblem(args[0]),
   PyUnicode_FromFormatV: (args) => formatProblem(args[0]),
   PyErr_Format: (args) => formatProblem(args[1]),
+  // The call family: capi-call rebuilds the arguments (an array for HPy_Call/HPy_CallMethod, a
+  // tuple from HPy_BuildValue for the format-based calls), sound only for the arguments that
+  // callFamilyProblem accepts.
+  PyObject_CallObject: (args) => callFamilyProblem('PyObject_CallObject', args),
+  PyObject_CallNoArgs: (args) => callFamilyProblem('PyObject_CallNoArgs', args),
+  PyObject_CallOneArg: (args) => callFamilyProblem('PyObject_CallOneArg', args),
+  PyObject_CallFunctionObjArgs: (args) => callFamilyProblem('PyObject_CallFunctionObjArgs', args),
+  PyObject_CallMethodNoArgs: (args) => callFamilyProblem('PyObject_CallMethodNoArgs', args),
+  PyObject_CallMethodOneArg: (args) => callFamilyProblem('PyObject_CallMethodOneArg', args),
+  PyObject_CallMethodObjArgs: (args) => callFamilyProblem('PyObject_CallMethodObjArgs', args),
+  PyObject_CallFunction: (args) => callFamilyProblem('PyObject_CallFunction', args),
+  PyObject_CallMethod: (args) => callFamilyProblem('PyObject_CallMethod', args),
 };
 
 /**
@@ -290,6 +305,8 @@ export function buildValueProblem(format: string | undefined): string | null {
     if (c === ' ' ? open[open.length - 1] !== '{' : !BUILD_VALUE_UNITS.has(c)) bad.add(c);
   }
   if (bad.size === 0) return null;
+  // 'N' steals its argument: the stolen-reference transform turns it into 'O' plus a close.
+  if (bad.size === 1 && bad.has('N')) return "the format uses 'N', which HPy_BuildValue does not support: 'O' takes the handle without stealing it, so close it after the call";
   return `the format uses units that HPy_BuildValue does not support ('${[...bad].join('')}')`;
 }
 
@@ -313,4 +330,107 @@ export function formatProblem(format: string | undefined): string | null {
     if (!ok) return `the format uses '${m[0]}', which HPy's formatting does not support`;
   }
   return null;
+}
+
+/**
+ * A call of the `PyObject_Call*` family read from its argument texts, in the shape of its HPy
+ * form: `tuple` is `HPy_CallTupleDict(ctx, callable, tuple, HPy_NULL)`; `array` is
+ * `HPy_Call(ctx, callable, items, n, HPy_NULL)`, or with `method` (a name handle)
+ * `HPy_CallMethod(ctx, method, {callable, items...}, n + 1, HPy_NULL)`; `format` calls `callable`
+ * (or its method named by the C string `method`) with the tuple that `HPy_BuildValue(ctx, format,
+ * values...)` makes, or with no arguments when `format` is null.
+ */
+export type FamilyCall =
+  | { kind: 'tuple'; callable: string; tuple: string }
+  | { kind: 'array'; callable: string; method: string | null; items: string[] }
+  | { kind: 'format'; callable: string; method: string | null; format: string | null; values: string[] };
+
+/** Argument layouts of the family: `fixed` counts every argument; `null` lists end with a literal NULL. */
+const CALL_FAMILY: Readonly<Record<string, { kind: FamilyCall['kind']; method: boolean; fixed?: number }>> = {
+  PyObject_CallObject: { kind: 'tuple', method: false, fixed: 2 },
+  PyObject_CallNoArgs: { kind: 'array', method: false, fixed: 1 },
+  PyObject_CallOneArg: { kind: 'array', method: false, fixed: 2 },
+  PyObject_CallFunctionObjArgs: { kind: 'array', method: false },
+  PyObject_CallMethodNoArgs: { kind: 'array', method: true, fixed: 2 },
+  PyObject_CallMethodOneArg: { kind: 'array', method: true, fixed: 3 },
+  PyObject_CallMethodObjArgs: { kind: 'array', method: true },
+  PyObject_CallFunction: { kind: 'format', method: false },
+  PyObject_CallMethod: { kind: 'format', method: true },
+};
+
+/**
+ * Reads a call of the family (null for another name), or says why its HPy form would not be the
+ * same call: a wrong argument count, a list without its NULL end, a format HPy_BuildValue cannot
+ * take, or an object argument computed by a call (a new object it returns would stay unclosed, as
+ * HPy takes no reference: only variables, members, casts and constants are passed on as they are).
+ */
+export function familyCall(name: string, args: readonly string[]): FamilyCall | { problem: string } | null {
+  const layout = CALL_FAMILY[name];
+  if (!layout) return null;
+  if (layout.fixed !== undefined && args.length !== layout.fixed) return { problem: `'${name}' takes ${layout.fixed} arguments, not ${args.length}` };
+  const head = layout.method ? 2 : 1;
+  if (args.length < head + (layout.kind === 'format' ? 1 : 0)) return { problem: `'${name}' lacks arguments` };
+  const callable = args[0];
+  const method = layout.method ? args[1] : null;
+  const handles = layout.kind === 'format' || !layout.method ? [callable] : [callable, method!];
+  if (layout.kind === 'tuple') return plainHandles([...handles, args[1]]) ?? { kind: 'tuple', callable, tuple: args[1] };
+  if (layout.kind === 'format') return formatCall(callable, method, args[head], args.slice(head + 1)) ;
+  let items = args.slice(head);
+  if (layout.fixed === undefined) {
+    if (items.length === 0 || items[items.length - 1].trim() !== 'NULL') return { problem: `the argument list of '${name}' does not end with a literal NULL` };
+    items = items.slice(0, -1);
+    const early = items.find((a) => /\bNULL\b/.test(codeWithoutCommentsAndStrings(a)));
+    if (early) return { problem: `the argument '${early.trim()}' may be NULL, which ends the argument list of '${name}' early` };
+  }
+  return plainHandles([...handles, ...items]) ?? { kind: 'array', callable, method, items };
+}
+
+/** Why {@link familyCall} cannot convert this call, or null when it can (or the name is not of the family). */
+export function callFamilyProblem(name: string, args: readonly string[]): string | null {
+  const call = familyCall(name, args);
+  return call && 'problem' in call ? call.problem : null;
+}
+
+/** An object argument must yield no new reference: no call inside it. */
+function plainHandles(args: readonly string[]): { problem: string } | null {
+  for (const a of args) {
+    const call = /\b(?!sizeof\b)([A-Za-z_]\w*)\s*\(/.exec(codeWithoutCommentsAndStrings(a));
+    if (call) return { problem: `the object argument '${a.trim()}' calls '${call[1]}': a new object it returns would not be closed` };
+  }
+  return null;
+}
+
+/** `PyObject_CallFunction(f, format, ...)`: the HPy_BuildValue format that makes the argument tuple. */
+function formatCall(callable: string, method: string | null, format: string, values: string[]): FamilyCall | { problem: string } {
+  const value = format.trim() === 'NULL' ? '' : stringLiteralValue(format.trim());
+  if (value === null) return { problem: 'the format is not a string literal, so its units cannot be checked' };
+  const handles = plainHandles([callable]);
+  if (handles) return handles;
+  if (value === '') return values.length === 0 ? { kind: 'format', callable, method, format: null, values } : { problem: 'the format is empty but arguments follow it' };
+  const problem = buildValueProblem(`"${value}"`) ?? (value.includes('N') ? "the format uses 'N', which steals a reference" : null);
+  if (problem) return { problem };
+  const units = [...value].filter((c) => !'()[]{}:, '.includes(c));
+  if (units.length !== values.length) return { problem: `the format takes ${units.length} arguments, not ${values.length}` };
+  const objects = values.filter((_, i) => units[i] === 'O' || units[i] === 'S');
+  const plain = plainHandles(objects);
+  if (plain) return plain;
+  const items = topLevelItems(value);
+  if (items.length === 1 && (items[0] === 'O' || items[0] === 'S')) {
+    return { problem: `with the single unit '${items[0]}', CPython passes the items of a tuple argument as the arguments, which the HPy call cannot tell apart` };
+  }
+  // One parenthesized group is the argument tuple itself (CPython unpacks it); else the units are.
+  return { kind: 'format', callable, method, format: items.length === 1 && items[0].startsWith('(') ? `"${value}"` : `"(${value})"`, values };
+}
+
+/** The items of a format at its top level (a unit, or a bracketed group with its content). */
+function topLevelItems(value: string): string[] {
+  const items: string[] = [];
+  let depth = 0;
+  for (const c of value) {
+    if (depth === 0 && !',: '.includes(c)) items.push('');
+    if (depth > 0 || !',: '.includes(c)) items[items.length - 1] += c;
+    if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c)) depth--;
+  }
+  return items;
 }

@@ -5,6 +5,7 @@
  */
 import { enclosingFunction, functionDeclarator, functionName, functionParams, hasContextParam } from './c-syntax.js';
 import { contextScope, type ContextScope } from './context-scope.js';
+import { legacyHelpers } from './legacy-helpers.js';
 import type { RewriteApi, SyntaxNode } from './types.js';
 
 /** Checks, for one pass of one transform, the places where it is about to write `ctx`. */
@@ -14,20 +15,29 @@ export interface ContextGuard {
    * reported once per function unless missing-context runs (it adds the parameter). False, with
    * a report, at file scope and inside functions that never receive a ctx: callbacks that keep a
    * C-API signature (nothing converted them) and functions HPy calls without one (`PyInit_*`,
-   * traverse): converting their bodies would half-convert them.
+   * traverse): converting their bodies would half-convert them. In a `--target hybrid` run, such
+   * a function that stays on the C API on purpose gets no warning ({@link hybridLegacyNote}): a
+   * hybrid build runs it as it is; a legacy helper gets one note, a function of a C-API table none
+   * (the transform that kept it there says why).
    */
   allows(node: SyntaxNode, what: string): boolean;
+}
+
+/** Where the guard's findings about a function go: its name in its declarator. */
+function functionTarget(fn: SyntaxNode): SyntaxNode {
+  const decl = functionDeclarator(fn);
+  return decl?.childForFieldName('declarator') ?? decl ?? fn;
 }
 
 /** Creates a guard that reports through `api`. */
 export function contextGuard(api: RewriteApi): ContextGuard {
   const reported = new Set<number>();
   let scope: ContextScope | undefined;
+  const legacyNote = hybridLegacyNote(api);
   const once = (fn: SyntaxNode, message: (name: string) => string, note: string): void => {
     if (reported.has(fn.startIndex)) return;
     reported.add(fn.startIndex);
-    const decl = functionDeclarator(fn);
-    const target = decl?.childForFieldName('declarator') ?? decl ?? fn;
+    const target = functionTarget(fn);
     api.report(target, message(functionName(fn) ?? api.text(target)), { notes: [note] });
   };
   return {
@@ -38,10 +48,10 @@ export function contextGuard(api: RewriteApi): ContextGuard {
         return false;
       }
       if (hasContextParam(fn)) return true;
-      scope ??= contextScope(api.index, api.text({ start: 0, end: node.tree.rootNode.endIndex }));
+      scope ??= contextScope(api.index, api.text({ start: 0, end: node.tree.rootNode.endIndex }), api.target);
       const name = functionName(fn) ?? '';
       if (scope.isCallback(name) || scope.isWithoutContext(name, functionParams(fn))) {
-        once(fn, noContextEverMessage, NO_CONTEXT_EVER_NOTE);
+        if (!legacyNote(fn)) once(fn, noContextEverMessage, NO_CONTEXT_EVER_NOTE);
         return false;
       }
       // The missing-context transform, when it runs, adds the parameter: nothing to report then.
@@ -59,6 +69,90 @@ export function noContextEverMessage(name: string): string {
 /** The note that goes with {@link noContextEverMessage}. */
 export const NO_CONTEXT_EVER_NOTE =
   'it is a callback that kept its C-API signature (see the other diagnostics for why) or a function HPy calls without a context (module init, traverse); port its signature first, or move the API calls out of it';
+
+/** The message (a note) for a function a hybrid port keeps on the C API on purpose. */
+export function legacyFunctionMessage(name: string): string {
+  return `'${name}' stays on the C API in this hybrid port: its C-API calls are left as they are`;
+}
+
+/** The note that goes with {@link legacyFunctionMessage}, after why the function stays. */
+export const LEGACY_FUNCTION_NOTE =
+  "a hybrid build runs it as it is; a universal build needs it ported by hand first (an HPy signature with 'HPyContext *ctx', then hpy-migrate again)";
+
+/** C-API tables whose functions a hybrid module registers on HPy's legacy path, with the transform that would have converted them. */
+const LEGACY_TABLE_TYPES: Readonly<Record<string, string>> = {
+  PyMethodDef: 'pymethoddef',
+  PyType_Slot: 'pytype-spec',
+  PyGetSetDef: 'pytype-spec',
+  PyTypeObject: 'pytype-spec',
+  PyNumberMethods: 'pytype-spec',
+  PySequenceMethods: 'pytype-spec',
+  PyMappingMethods: 'pytype-spec',
+  PyAsyncMethods: 'pytype-spec',
+  PyBufferProcs: 'pytype-spec',
+};
+
+/**
+ * For one pass of one transform: a check that, in a `--target hybrid` run, tells whether a
+ * function stays on the C API on purpose ({@link hybridLegacyFunctions}). For a legacy helper it
+ * reports the note {@link legacyFunctionMessage} once (the engine merges the same note told by
+ * several transforms, so the helper gets one note, not one finding per transform); a function
+ * listed in a C-API table gets none here, since the transform that kept it there (pymethoddef,
+ * pytype-spec) says why in its own finding. False, without a report, for any other function and
+ * in a universal run. Transforms that leave such a function alone use it in place of a warning.
+ */
+export function hybridLegacyNote(api: RewriteApi): (fn: SyntaxNode) => boolean {
+  const reported = new Set<number>();
+  let legacy: ReadonlyMap<string, LegacyFunction> | undefined;
+  return (fn) => {
+    if (api.target !== 'hybrid' || hasContextParam(fn)) return false;
+    legacy ??= hybridLegacyFunctions(api, fn.tree.rootNode);
+    const name = functionName(fn);
+    const found = name === null ? undefined : legacy.get(name);
+    if (found === undefined) return false;
+    if (found.owner === null && !reported.has(fn.startIndex)) {
+      api.report(functionTarget(fn), legacyFunctionMessage(name ?? api.text(functionTarget(fn))), { severity: 'note', notes: [found.why, LEGACY_FUNCTION_NOTE] });
+    }
+    reported.add(fn.startIndex);
+    return true;
+  };
+}
+
+/** Why a function stays on the C API in a hybrid port. */
+export interface LegacyFunction {
+  why: string;
+  /** The transform that kept it in a C-API table (and reports why), or null for a legacy helper. */
+  owner: string | null;
+}
+
+/**
+ * In a `--target hybrid` run, the functions of the file that stay on the C API on purpose: the
+ * functions still listed in a C-API table after the signature transforms ran (the table, or its
+ * `_legacy` part, is what the HPy module registers through `.legacy_methods` / `.legacy_slots`;
+ * the transform that kept them says why), and the project's legacy helpers (`legacyHelpers`:
+ * they call something HPy 0.9.0 lacks, or such a helper). A table counts only when its transform
+ * is part of the run: otherwise nothing decided to keep it.
+ */
+export function hybridLegacyFunctions(api: RewriteApi, root: SyntaxNode): Map<string, LegacyFunction> {
+  const out = new Map<string, LegacyFunction>();
+  for (const decl of root.descendantsOfType('declaration')) {
+    const type = decl.childForFieldName('type');
+    const owner = type ? LEGACY_TABLE_TYPES[api.text(type).replace(/^struct\s+/, '')] : undefined;
+    if (!owner || !api.isSelected(owner) || enclosingFunction(decl)) continue;
+    for (const init of decl.childrenForFieldName('declarator')) {
+      const list = init.type === 'init_declarator' ? init.childForFieldName('value') : null;
+      const table = init.type === 'init_declarator' ? init.childForFieldName('declarator')?.descendantsOfType('identifier')[0] : undefined;
+      if (list?.type !== 'initializer_list' || !table) continue;
+      const why = `it is listed in '${api.text(table)}', a C-API table that stays on HPy's legacy path`;
+      for (const id of list.descendantsOfType('identifier')) if (!out.has(api.text(id))) out.set(api.text(id), { why, owner });
+    }
+  }
+  for (const [name, { call, via }] of legacyHelpers(api.index)) {
+    const why = via ? `it calls '${call}', a helper that stays on the C API` : `it calls '${call}', which has no HPy 0.9.0 counterpart`;
+    if (!out.has(name)) out.set(name, { why, owner: null });
+  }
+  return out;
+}
 
 /** The message for a use of `what` outside any function. */
 export function fileScopeMessage(what: string): string {

@@ -6,7 +6,9 @@
  * original sources of every file), so that every file of a project takes the same decision about
  * a helper defined in another one.
  */
+import { legacyHelpers } from './legacy-helpers.js';
 import type { FunctionFact, ParamFact, ProjectIndex } from './project-index.js';
+import type { Target } from './types.js';
 
 /** Functions named by the HPy definition macros of a file (`HPyDef_METH`, `HPyDef_SLOT`, ...). */
 export interface DefinitionImpls {
@@ -89,14 +91,16 @@ export interface ContextScope {
 }
 
 /** The context facts for one file of the project. */
-export function contextScope(index: ProjectIndex, text: string): ContextScope {
+export function contextScope(index: ProjectIndex, text: string, target: Target = 'universal'): ContextScope {
   const impls = definitionMacroImpls(text);
+  // In a hybrid port the helpers that stay on the C API keep their signature, like callbacks.
+  const legacy = target === 'hybrid' ? legacyHelpers(index) : new Map<string, unknown>();
   const callbacks = new Set(index.callbacks);
   const needing = functionsNeedingContext(index);
   return {
-    isCallback: (name) => callbacks.has(name) || impls.all.has(name),
+    isCallback: (name) => callbacks.has(name) || impls.all.has(name) || legacy.has(name),
     isWithoutContext: (name, params) => impls.withoutContext.has(name) || isModuleInit(name) || isTraverseSignature(params),
-    needsContext: (name) => needing.has(name) && !impls.all.has(name),
+    needsContext: (name) => needing.has(name) && !impls.all.has(name) && !legacy.has(name),
   };
 }
 

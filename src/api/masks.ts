@@ -59,6 +59,18 @@ export const DEFAULT_MASKS: readonly MaskRule[] = [
     replace: (m) => padTo(m, '}'),
   },
   {
+    // `Py_LOCAL_INLINE(T)` is `static inline T` (`Py_LOCAL(T)`: `static T`). It parses as a macro
+    // type, which hides the storage class and puts the type in a type descriptor: the mask reads
+    // as what it expands to, with `T` kept at its own offsets (the `)` becomes a space).
+    name: 'Py_LOCAL_INLINE',
+    pattern: /(?<!#\s*define\s+)\bPy_LOCAL(_INLINE)?\s*\([^()]*\)/g,
+    replace: (m) => {
+      const open = m.indexOf('(') + 1;
+      const head = m.startsWith('Py_LOCAL_INLINE') ? 'static inline' : 'static';
+      return head.padEnd(open) + m.slice(open, -1) + ' ';
+    },
+  },
+  {
     // Their HPy counterparts open and close a block too (the text has no semicolons either).
     name: 'HPy_BEGIN_LEAVE_PYTHON',
     pattern: /\bHPy_BEGIN_LEAVE_PYTHON\s*\([^()]*\)/g,

@@ -58,7 +58,7 @@ const HOW = (name: string) =>
 export function objectGlobalsOf(api: RewriteApi, text: string, options: { skipModuleInit: boolean }): ObjectGlobal[] {
   const globals = declaredGlobals(api);
   if (globals.length === 0) return [];
-  const scope = contextScope(api.index, text);
+  const scope = contextScope(api.index, text, api.target);
   const moduleDef = MODULE_DEF.exec(text);
   const ids = api.matches(IDENTIFIERS);
   for (const g of globals) {

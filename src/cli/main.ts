@@ -2,11 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pc from 'picocolors';
-import { HpyMigrateError, type Transform } from '../api/index.js';
+import { HpyMigrateError, type Target, type Transform } from '../api/index.js';
 import { orderTransforms } from '../engine/index.js';
 import { registry } from '../../transforms/index.js';
 import { findPyproject, readConfig, type FileConfig } from './config.js';
-import { HelpShown, parseOptions, type CliOptions } from './options.js';
+import { HelpShown, parseOptions, TARGETS, type CliOptions } from './options.js';
 import { selectTransforms } from './select.js';
 import { migrate, type RunOutcome } from './run.js';
 import { emitOutcome } from './output.js';
@@ -58,7 +58,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         all: options.all,
       }),
     );
-    const outcome: RunOutcome = await migrate({ options, config, transforms, registered: available.map((t) => t.id), cwd: io.cwd });
+    const target = options.target ?? (config?.target as Target | undefined) ?? 'universal';
+    const outcome: RunOutcome = await migrate({ options, config, transforms, registered: available.map((t) => t.id), target, cwd: io.cwd });
     return emitOutcome(outcome, options, io, pc.createColors(!!io.color && options.color !== false));
   } catch (e) {
     if (e instanceof HelpShown) return EXIT.ok;
@@ -75,8 +76,8 @@ function loadConfig(options: CliOptions, cwd: string): FileConfig | null {
   const start = options.paths.length > 0 ? resolve(cwd, options.paths[0]) : cwd;
   const file = findPyproject(start);
   const config = file ? readConfig(file) : null;
-  if (config?.target && config.target !== 'universal') {
-    throw new HpyMigrateError('usage', `${config.source}: target '${config.target}' is not supported yet (only 'universal')`);
+  if (config?.target !== undefined && !(TARGETS as readonly string[]).includes(config.target)) {
+    throw new HpyMigrateError('usage', `${config.source}: [tool.hpy-migrate] target must be one of ${TARGETS.map((t) => `'${t}'`).join(', ')}, not '${config.target}'`);
   }
   return config;
 }

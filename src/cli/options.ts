@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { HpyMigrateError } from '../api/index.js';
+import { HpyMigrateError, type Target } from '../api/index.js';
 
 /** Parsed command-line options. */
 export interface CliOptions {
@@ -13,9 +13,14 @@ export interface CliOptions {
   listTransforms: boolean;
   explain?: string;
   format: 'diff' | 'json';
+  /** `--target`; unset: the configuration's, else `universal`. */
+  target?: Target;
   allowDirty: boolean;
   color?: boolean;
 }
+
+/** The values of `--target` (and of `target` in `[tool.hpy-migrate]`). */
+export const TARGETS: readonly Target[] = ['universal', 'hybrid'];
 
 /** `--help` and `--version` were shown: nothing else to do. */
 export class HelpShown extends Error {}
@@ -30,12 +35,15 @@ Examples:
   hpy-migrate src/                      show the patch for every .c/.h under src/ (nothing written)
   hpy-migrate --write src/              apply it in place (refuses files with uncommitted changes)
   hpy-migrate --all --write src/        a complete port: also the review transforms (read their notes)
+  hpy-migrate --all --target hybrid --write src/
+                                        a port that keeps Python.h: what HPy 0.9.0 lacks stays on the
+                                        legacy C API (build with --hpy-abi=hybrid)
   hpy-migrate --patch port.diff src/    write the patch to port.diff, then: git apply port.diff
   hpy-migrate --check src/              exit 1 if anything would change (CI, pre-commit)
   hpy-migrate --list-transforms         what each transform does; --explain ID for the details
 
 Exit codes: 0 done; 1 changes pending (--check); 2 usage or input error; 3 some files failed.
-Settings may also come from [tool.hpy-migrate] in pyproject.toml (transforms, skip, include, exclude);
+Settings may also come from [tool.hpy-migrate] in pyproject.toml (transforms, skip, target, include, exclude);
 a comment 'hpy-migrate: ignore[id]' (or 'hpy-migrate: ignore') leaves that line alone.
 `;
 
@@ -53,6 +61,9 @@ function buildCommand(version: string): Command {
     .option('--list-transforms', 'list the transforms: id, safety, default, summary')
     .option('--explain <id>', "print a transform's documentation")
     .addOption(new Option('--format <format>', 'output format').choices(['diff', 'json']).default('diff'))
+    .addOption(
+      new Option('--target <target>', 'universal: a pure HPy module (default); hybrid: keep Python.h and leave what HPy 0.9.0 lacks on the legacy C API').choices(TARGETS),
+    )
     .option('--allow-dirty', '--write even files with uncommitted git changes')
     .option('--no-color', 'no colours in diagnostics')
     .version(version, '--version')
@@ -92,6 +103,7 @@ export function parseOptions(argv: string[], version: string, out: { stdout(s: s
     listTransforms: !!o.listTransforms,
     explain: o.explain,
     format: o.format,
+    target: o.target,
     allowDirty: !!o.allowDirty,
     color: o.color,
   };

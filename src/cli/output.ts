@@ -15,7 +15,9 @@ const EXIT_FAILED = 3;
 
 function reportFile(f: FileOutcome): ReportFile {
   const r = f.result;
-  return { path: f.path, changed: r.status === 'changed', failed: r.status === 'failed', transforms: r.transforms, edits: r.edits, diagnostics: r.diagnostics };
+  const file: ReportFile = { path: f.path, changed: r.status === 'changed', failed: r.status === 'failed', transforms: r.transforms, edits: r.edits, diagnostics: r.diagnostics };
+  if (f.functions) file.functions = f.functions;
+  return file;
 }
 
 /** Colour functions (picocolors). */

@@ -1,6 +1,6 @@
 import { dirname, relative, resolve } from 'node:path';
 import ignore from 'ignore';
-import { createCParser, HpyMigrateError, type Diagnostic, type Transform } from '../api/index.js';
+import { createCParser, functionKinds, HpyMigrateError, type Diagnostic, type FunctionKinds, type Target, type Transform } from '../api/index.js';
 import { runFile, type FileResult } from '../engine/index.js';
 import { collectIndex } from '../index/index.js';
 import { discoverFiles, dirtyFiles, readSource, writeAtomic, type Encoding, type SourceText } from '../io/index.js';
@@ -14,6 +14,8 @@ export interface FileOutcome {
   result: FileResult;
   /** Set when the file was not rewritten at all (binary). */
   skipped?: string;
+  /** In a hybrid run: which functions of the result are HPy and which legacy. */
+  functions?: FunctionKinds;
 }
 
 /** Everything a run produced, ready to be printed. */
@@ -32,6 +34,8 @@ export interface MigrateInput {
   transforms: Transform<any>[];
   /** Ids of every registered transform. */
   registered?: readonly string[];
+  /** The run's target (default `universal`). */
+  target?: Target;
   cwd: string;
 }
 
@@ -54,8 +58,10 @@ export async function migrate(input: MigrateInput): Promise<RunOutcome> {
   const parser = createCParser();
   const index = collectIndex(sources.map((s) => ({ path: s.path, text: s.source.text })), parser);
   for (const { path, source } of sources) {
-    const result = runFile({ path, text: source.text, transforms: input.transforms, registered: input.registered, index, parser });
-    outcomes.push({ path, encoding: source.encoding, result });
+    const result = runFile({ path, text: source.text, transforms: input.transforms, registered: input.registered, target: input.target, index, parser });
+    const outcome: FileOutcome = { path, encoding: source.encoding, result };
+    if (input.target === 'hybrid') outcome.functions = functionKinds(parser.parse(result.output), result.output);
+    outcomes.push(outcome);
   }
   outcomes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const outcome: RunOutcome = { files: outcomes, notes: found.notes };

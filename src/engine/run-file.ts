@@ -54,6 +54,11 @@ export interface FileResult {
   diagnostics: Diagnostic[];
 }
 
+/** What to write where the file does not parse: code the parser reads, then a new run. */
+const BROKEN_SUGGESTION = 'plain C syntax at this position (the macro the parser cannot read written out, statements ended with semicolons), then run hpy-migrate again';
+/** What to write where a transform's edits fell in code that does not parse. */
+const SKIPPED_SUGGESTION = "this code converted by hand as the transform's other findings say, or written in plain C syntax and converted by a new run";
+
 /** Runs the transforms over one file, pass by pass. Pure: no disk, no console. */
 export function runFile(input: RunFileInput): FileResult {
   const { path, text: original, parser } = input;
@@ -77,6 +82,7 @@ export function runFile(input: RunFileInput): FileResult {
       transform: 'engine',
       message: `file does not parse cleanly (${brokenAtStart} broken region${brokenAtStart > 1 ? 's' : ''}); code inside them is left alone`,
       notes: ['check the macros around this position; see tree-sitter-c-notes in the docs'],
+      suggestion: BROKEN_SUGGESTION,
     });
   }
   let failed = false;
@@ -104,7 +110,7 @@ export function runFile(input: RunFileInput): FileResult {
     }
     if (checked.inBroken.length > 0) {
       const e = checked.inBroken[0];
-      passDiagnostics.push({ start: e.start, end: e.end, severity: 'warning', transform: t.id, message: `${checked.inBroken.length} edit${checked.inBroken.length > 1 ? 's' : ''} skipped inside code that does not parse`, notes: ['convert this part by hand, or fix the syntax and run again'] });
+      passDiagnostics.push({ start: e.start, end: e.end, severity: 'warning', transform: t.id, message: `${checked.inBroken.length} edit${checked.inBroken.length > 1 ? 's' : ''} skipped inside code that does not parse`, notes: ['convert this part by hand, or fix the syntax and run again'], suggestion: SKIPPED_SUGGESTION });
     }
     for (const e of checked.accepted) {
       if (e.note) passDiagnostics.push({ start: e.start, end: e.end, severity: e.safety === 'review' ? 'warning' : 'note', transform: t.id, message: e.note, notes: [], safety: e.safety });

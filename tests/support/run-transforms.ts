@@ -1,4 +1,4 @@
-import { createCParser, type Transform } from '../../src/api/index.js';
+import { createCParser, type Target, type Transform } from '../../src/api/index.js';
 import { orderTransforms, runFile, type FileResult } from '../../src/engine/index.js';
 import { collectIndex } from '../../src/index/index.js';
 import { registry } from '../../transforms/index.js';
@@ -26,9 +26,10 @@ export function runOn(
   transforms: readonly Transform<any>[],
   options: Record<string, Record<string, unknown>> = {},
   registered: readonly string[] = Object.keys(registry),
+  target: Target = 'universal',
 ): FileResult {
   const index = collectIndex([{ path, text }], parser);
-  return runFile({ path, text, transforms, options, index, parser, registered });
+  return runFile({ path, text, transforms, options, index, parser, registered, target });
 }
 
 /** The shared parser (for checks such as "still parses"). */
