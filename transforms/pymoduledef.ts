@@ -130,7 +130,8 @@
  *   once or inside another statement, added to the module twice, used outside the span where the
  *   body holds it in a local handle, or the error path after the first label can be reached
  *   without a jump;
- * - a type readied but not added to the module, a type without an `HPyType_Spec` in this file,
+ * - a type readied but not added to the module, a type without an `HPyType_Spec` in this file
+ *   (with `--target hybrid`, a `PyType_Spec` or static type of this file goes through the bridge below),
  *   `PyType_FromSpecWithBases`, a type variable used for more than its registration;
  * - `PyModule_*` and `PyType_Ready` calls in other shapes than a failure test (`< 0`, `== -1`,
  *   `!= 0`, truth), an `||` chain of such tests without `else`, or a statement of their own; an
@@ -150,6 +151,33 @@
  * `src/api/legacy-helpers.ts`) keeps its registrations as they are, and a call of the exec slot
  * that passes it the module handle is reported with the `HPy_AsPyObject` seam to write around it
  * (the module is converted all the same: its method table already is an `HPyDef *[]`).
+ * A type that stays on the C API (pytype-spec left its `PyType_Spec` whole, e.g. a collected type
+ * whose traverse must stay legacy, or left a static `PyTypeObject` without an `HPyType_Spec`) is
+ * registered from the exec slot through the legacy bridge instead of keeping `PyInit_*` whole,
+ * where its registration was (the error branch written as for constants, and it must leave the
+ * function):
+ * ```c
+ * PyObject *py_Chunks = PyType_FromSpec(&Chunks_spec);
+ * if (py_Chunks == NULL) {
+ *     return -1;
+ * }
+ * HPy h_Chunks = HPy_FromPyObject(ctx, py_Chunks);
+ * Py_DECREF(py_Chunks);
+ * if (HPy_SetAttr_s(ctx, m, "Chunks", h_Chunks) < 0) {
+ *     HPy_Close(ctx, h_Chunks);
+ *     return -1;
+ * }
+ * HPy_Close(ctx, h_Chunks);
+ * ```
+ * The creation and null test of a type local go as in universal, and so do the reference
+ * counting of the type local or of `&X`. A static type is handed over as
+ * `HPy_FromPyObject(ctx, (PyObject *)&X)`, and its `PyType_Ready(&X)` test and slot assignments
+ * (`X.tp_new = PyType_GenericNew;`) stay as they were (C-API code, valid in a hybrid exec slot).
+ * `py_NAME` stays a `PyObject *`: the body transforms leave a local handed to `HPy_FromPyObject`
+ * (`bridgedObjectLocals`, `src/api/bridged-objects.ts`). Reported: `PyType_FromModuleAndSpec` of
+ * such a spec (the C-API call needs the module object; the suggestion writes the
+ * `HPy_AsPyObject` seam), a failure branch that does not end with a jump, and a type whose
+ * Python name is not a literal (`.name`/`.tp_name`).
  */
 import {
   codeWithoutCommentsAndStrings,
@@ -275,10 +303,26 @@ interface Spec {
 
 /** One added object or readied type of the init body. */
 type Registration =
-  | { kind: 'ready'; type: string }
+  | { kind: 'ready'; type: string; bridged: boolean }
   | { kind: 'constant'; call: SyntaxNode; name: string; value: string; maker: string }
   | { kind: 'type'; call: SyntaxNode; name: string; spec: string }
-  | { kind: 'object'; call: SyntaxNode; name: string; value: string; steals: boolean };
+  | { kind: 'object'; call: SyntaxNode; name: string; value: string; steals: boolean }
+  | Bridge;
+
+/**
+ * Hybrid target: a type left on the C API (its `PyType_Spec` left whole, or a static
+ * `PyTypeObject` without an `HPyType_Spec`), created with the C API and added through a handle
+ * made by `HPy_FromPyObject`.
+ */
+interface Bridge {
+  kind: 'bridge';
+  call: SyntaxNode;
+  name: string;
+  /** The CPython spec the type is made from, or null for a static type. */
+  spec: string | null;
+  /** The static type, or null for a type made from a spec. */
+  type: string | null;
+}
 
 /** The state of one init body being planned. */
 interface Scope {
@@ -296,6 +340,8 @@ interface Scope {
   typeLocals: Map<string, string>;
   /** Static types (`&X`) registered or readied, to whether they are added. */
   staticTypes: Map<string, boolean>;
+  /** Hybrid: static types left on the C API, readied as they are and added through the bridge. */
+  bridged: Set<string>;
   /** Declarators to drop: the module variable and the type locals. */
   dropped: Set<string>;
   changes: Change[];
@@ -641,6 +687,7 @@ function newScope(api: RewriteApi, text: string, fn: SyntaxNode, body: SyntaxNod
     locals: declaredNames(fn),
     typeLocals: new Map(),
     staticTypes: new Map(),
+    bridged: new Set(),
     dropped: new Set(init ? [module] : []),
     changes: [],
     findings: [],
@@ -842,6 +889,8 @@ function planTypeLocals(scope: Scope): void {
     }
     const local = api.text(target);
     if (!scope.locals.has(local)) continue; // a C global: reported by planGlobals
+    // Hybrid: the C-API creation of a type left on the C API can only be 'PyType_FromSpec' (no module object).
+    if (api.text(name) !== 'PyType_FromSpec' && bridgeOf(scope, spec, spec)) scope.findings.push(moduleSpecFinding(scope, call, spec));
     const removals = creationRemovals(api, call, local);
     if (!removals) {
       addFinding(scope, call, `'${local}' is assigned in a way this transform does not rewrite`, ["write 't = PyType_FromSpec(&spec);' as a statement of its own"], `${local} = PyType_FromSpec(&${spec}); as a statement of its own, then run hpy-migrate again`);
@@ -930,7 +979,7 @@ function planReleases(scope: Scope): void {
     if (!REFCOUNTS.has(macro) || covered(scope, call)) continue;
     const what = subject(scope, callArguments(call)[0]);
     if (!what || (what.kind === 'module' && (!scope.init || !RELEASES.has(macro)))) continue;
-    if (what.kind === 'static-type' && !scope.specs.has(`${what.name}_spec`)) continue;
+    if (what.kind === 'static-type' && !scope.specs.has(`${what.name}_spec`) && !bridgeOf(scope, `${what.name}_spec`, what.name)) continue;
     if (call.parent?.type !== 'expression_statement') {
       addFinding(scope, call, `'${api.text(call)}' is used inside an expression`, ['write it as a statement of its own, then run hpy-migrate again'], `${api.text(call)}; as a statement of its own, then run hpy-migrate again`);
       continue;
@@ -1014,7 +1063,7 @@ function planRegistrations(scope: Scope): void {
   }
   for (const host of hosts.values()) planHost(scope, host);
   for (const [type, added] of scope.staticTypes) {
-    if (added) continue;
+    if (added || scope.bridged.has(type)) continue;
     const where = api.matches(IDENTIFIERS, scope.body).find(({ id }) => api.text(id) === type)?.id ?? scope.body;
     addFinding(scope, where, `the type '${type}' is readied but not added to the module`, [
       `a type that the C code uses without a module attribute must be created with 'HPyType_FromSpec(ctx, &${type}_spec, NULL)' and kept in an HPyGlobal`,
@@ -1041,13 +1090,15 @@ function planHost(scope: Scope, host: SyntaxNode): void {
   }
   const kinds = new Set(regs.map((r) => r.reg.kind));
   if (kinds.has('ready')) {
-    if (kinds.size > 1) {
+    const bridged = regs.filter(({ reg }) => reg.kind === 'ready' && reg.bridged).length;
+    if (kinds.size > 1 || (bridged > 0 && bridged < regs.length)) {
       return addFinding(scope, host, `'PyType_Ready' is tested together with other registrations`, ['test each call on its own, then run hpy-migrate again'], SEPARATE_TESTS_SUGGESTION);
     }
     for (const { reg } of regs) if (reg.kind === 'ready') scope.staticTypes.set(reg.type, scope.staticTypes.get(reg.type) ?? false);
-    return removeStatement(scope, host);
+    // Hybrid: a static type left on the C API is readied as it was (C-API code, valid in the slot).
+    return bridged ? undefined : removeStatement(scope, host);
   }
-  if (kinds.has('constant')) return splitHost(scope, host, regs.map((r) => r.reg));
+  if (kinds.has('constant') || kinds.has('bridge')) return splitHost(scope, host, regs.map((r) => r.reg));
   for (const { operand, reg } of regs) rewriteInPlace(scope, host, operand, reg);
 }
 
@@ -1062,7 +1113,12 @@ function registration(scope: Scope, call: SyntaxNode): Registration | { finding:
     if (args.length !== 1 || what?.kind !== 'static-type') {
       return fail(`'${api.text(call)}' is not converted`, ["only 'PyType_Ready(&X)' for a static type 'X' is converted"], "PyType_Ready(&X) on a static type 'X' of this file, then run hpy-migrate again; by hand: " + FROM_SPEC_SUGGESTION);
     }
-    return checkSpec(scope, call, `${what.name}_spec`, what.name) ?? { kind: 'ready', type: what.name };
+    if (bridgeOf(scope, `${what.name}_spec`, what.name)) {
+      scope.bridged.add(what.name);
+      scope.accepted.add(stripCasts(args[0]).namedChildren[0].startIndex);
+      return { kind: 'ready', type: what.name, bridged: true };
+    }
+    return checkSpec(scope, call, `${what.name}_spec`, what.name) ?? { kind: 'ready', type: what.name, bridged: false };
   }
   if (args.length === 0 || subject(scope, args[0])?.kind !== 'module') {
     return fail(`'${firstLine(api.text(call))}' does not add to the module variable '${scope.module}'`, [
@@ -1122,6 +1178,8 @@ function typeRegistration(scope: Scope, call: SyntaxNode, value: SyntaxNode | un
     shown = spec;
   }
   if (!spec) return null;
+  const bridge = bridgeOf(scope, spec, shown);
+  if (bridge) return bridgeRegistration(scope, call, bridge === 'spec' ? spec : shown, bridge, inner, name);
   const missing = checkSpec(scope, call, spec, shown, name);
   if (missing) return missing;
   const pyName = name ?? (scope.specs.get(spec)!.pyName ? `"${scope.specs.get(spec)!.pyName}"` : null);
@@ -1151,11 +1209,67 @@ function checkSpec(scope: Scope, call: SyntaxNode, spec: string, type: string, p
 
 /** Is `type` a file-scope `PyTypeObject` of this file (one pytype-spec left as it was)? */
 function staticTypeOfFile(scope: Scope, type: string): boolean {
-  return scope.api.matches(DECLARATIONS).some(({ decl }) => {
+  return staticTypeDeclaration(scope, type) !== null;
+}
+
+function staticTypeDeclaration(scope: Scope, type: string): SyntaxNode | null {
+  const found = scope.api.matches(DECLARATIONS).find(({ decl }) => {
     const init = decl.childForFieldName('declarator');
     const id = init && declaredIdentifier(init);
     return atFileScope(decl) && !!id && scope.api.text(id) === type && /^(struct\s+_typeobject|PyTypeObject)$/.test(scope.api.text(decl.childForFieldName('type')!));
   });
+  return found?.decl ?? null;
+}
+
+/** `"Point"` from the `tp_name` (`.tp_name = "geometry.Point"`, or the string after the head) of a static type. */
+function staticTypePyName(scope: Scope, type: string): string | null {
+  const decl = staticTypeDeclaration(scope, type);
+  const value = decl?.childForFieldName('declarator')?.childForFieldName('value');
+  if (!value) return null;
+  const text = scope.api.text(value);
+  const name = (/\.tp_name\s*=\s*"([^"\\]*)"/.exec(text) ?? /^\{\s*PyVarObject_HEAD_INIT\s*\([^()]*\)\s*,?\s*"([^"\\]*)"/.exec(text))?.[1];
+  return name ? name.slice(name.lastIndexOf('.') + 1) : null;
+}
+
+/**
+ * Hybrid target: how a type without an `HPyType_Spec` is registered through the legacy bridge
+ * (`'spec'`: `spec` is a CPython spec of this file pytype-spec left whole; `'static'`: `type` is a
+ * static `PyTypeObject` of this file without one); null otherwise, and in a universal run.
+ */
+function bridgeOf(scope: Scope, spec: string, type: string): 'spec' | 'static' | null {
+  if (scope.api.target !== 'hybrid') return null;
+  const found = scope.specs.get(spec);
+  if (found) return found.hpy ? null : 'spec';
+  return type !== spec && staticTypeOfFile(scope, type) ? 'static' : null;
+}
+
+/**
+ * A type left on the C API and added to the module: created with the C API, added through a handle
+ * made by `HPy_FromPyObject` (the statements are written by registrationStatements).
+ */
+function bridgeRegistration(scope: Scope, call: SyntaxNode, which: string, kind: 'spec' | 'static', inner: SyntaxNode, name: string | null): Registration | { finding: Finding } {
+  if (kind === 'spec' && inner.type === 'call_expression' && calleeName(inner) !== 'PyType_FromSpec') return { finding: moduleSpecFinding(scope, inner, which) };
+  const known = kind === 'spec' ? scope.specs.get(which)?.pyName : staticTypePyName(scope, which);
+  const pyName = name ?? (known ? `"${known}"` : null);
+  if (!pyName) {
+    const field = kind === 'spec' ? `'.name' string literal ('module.Name') in '${which}'` : `'.tp_name' string literal ('module.Name') in '${which}'`;
+    return { finding: { target: call, message: `the Python name of the type '${which}' is not known`, notes: [`give it a ${field}, then run hpy-migrate again`], suggestion: `${field}, or PyModule_AddObject(m, "Name", ...), then run hpy-migrate again` } };
+  }
+  if (kind === 'static') scope.bridged.add(which);
+  return { kind: 'bridge', call, name: pyName, spec: kind === 'spec' ? which : null, type: kind === 'static' ? which : null };
+}
+
+/** `PyType_FromModuleAndSpec(m, &S, NULL)` of a spec left on the C API: the C-API call needs the module object. */
+function moduleSpecFinding(scope: Scope, call: SyntaxNode, spec: string): Finding {
+  const m = scope.module;
+  return {
+    target: call,
+    message: `'${firstLine(scope.api.text(call))}' makes a type left on the C API, tied to the module`,
+    notes: [
+      `'${spec}' stays a 'PyType_Spec' (see the pytype-spec findings): the exec slot creates the type with the C API, where the module is a handle, not a 'PyObject *'`,
+    ],
+    suggestion: `PyObject *py_${m} = HPy_AsPyObject(ctx, ${m}); PyObject *t = PyType_FromModuleAndSpec(py_${m}, &${spec}, NULL); Py_DECREF(py_${m}); then HPy h = HPy_FromPyObject(ctx, t); Py_DECREF(t); HPy_SetAttr_s(ctx, ${m}, "Name", h); HPy_Close(ctx, h), in the exec slot (or PyType_FromSpec(&${spec}) if the type does not use its module)`,
+  };
 }
 
 /**
@@ -1223,6 +1337,12 @@ function splitHost(scope: Scope, host: SyntaxNode, regs: Registration[]): void {
     return addFinding(scope, host, `'PyModule_AddObject' is tested together with constants`, ['test each call on its own, then run hpy-migrate again'], SEPARATE_TESTS_SUGGESTION);
   }
   if (host.type === 'expression_statement' && !scope.bareFailure) return addFinding(scope, host, BARE_MESSAGE(scope.api.text(host)), [BARE_NOTE], BARE_SUGGESTION);
+  const consequence = host.childForFieldName('consequence');
+  if (consequence && !endsWithJump(consequence) && regs.some((r) => r.kind === 'bridge')) {
+    return addFinding(scope, host, `the failure branch of '${firstLine(scope.api.text(host))}' does not leave the function`, [
+      'the type left on the C API is added through a handle made from the created type: a failure must leave the function before the handle is used',
+    ], "a 'return' or 'goto' at the end of the failure branch, then run hpy-migrate again");
+  }
   if (!isStatementListItem(host) || host.parent?.type === 'labeled_statement') {
     return addFinding(scope, host, `'${firstLine(scope.api.text(host))}' is not directly in a block`, [BRACES_NOTE], BRACES_SUGGESTION);
   }
@@ -1268,6 +1388,7 @@ function registrationStatements(scope: Scope, reg: Registration, branch: string[
   const fail = (test: string, before: string[] = []) => [`if (${test}) {`, ...[...before, ...branch].map((l) => scope.unit + l), '}'];
   if (reg.kind === 'type') return fail(`!HPyHelpers_AddType(ctx, ${m}, ${reg.name}, &${reg.spec}, NULL)`);
   if (reg.kind === 'object') return fail(`HPy_SetAttr_s(ctx, ${m}, ${reg.name}, ${reg.value}) < 0`);
+  if (reg.kind === 'bridge') return bridgeStatements(scope, reg, fail);
   if (reg.kind !== 'constant') return [];
   const h = handleName(scope, reg.name);
   return [
@@ -1275,6 +1396,28 @@ function registrationStatements(scope: Scope, reg: Registration, branch: string[
     ...fail(`HPy_IsNull(${h})`),
     ...fail(`HPy_SetAttr_s(ctx, ${m}, ${reg.name}, ${h}) < 0`, [`HPy_Close(ctx, ${h});`]),
     `HPy_Close(ctx, ${h});`,
+  ];
+}
+
+/**
+ * Hybrid target: a type left on the C API, added from the exec slot through the legacy bridge.
+ * A spec's type is made with `PyType_FromSpec` into `py_NAME` (C-API code, which the body
+ * transforms leave: `bridgedObjectLocals`), handed to HPy as `h_NAME` and released; a static type
+ * (readied where it was) is handed over as `(PyObject *)&X`. The handle is added and closed.
+ */
+function bridgeStatements(scope: Scope, reg: Bridge, fail: (test: string, before?: string[]) => string[]): string[] {
+  const m = scope.module;
+  const h = handleName(scope, reg.name);
+  const added = [...fail(`HPy_SetAttr_s(ctx, ${m}, ${reg.name}, ${h}) < 0`, [`HPy_Close(ctx, ${h});`]), `HPy_Close(ctx, ${h});`];
+  if (!reg.spec) return [`HPy ${h} = HPy_FromPyObject(ctx, (PyObject *)&${reg.type});`, ...added];
+  const py = unusedName(scope, `py_${h.slice(2)}`);
+  scope.taken.add(py);
+  return [
+    `PyObject *${py} = PyType_FromSpec(&${reg.spec});`,
+    ...fail(`${py} == NULL`),
+    `HPy ${h} = HPy_FromPyObject(ctx, ${py});`,
+    `Py_DECREF(${py});`,
+    ...added,
   ];
 }
 
@@ -1522,6 +1665,8 @@ function checkUses(scope: Scope): void {
         GLOBAL_NOTE,
       ], `HPy h = HPyType_FromSpec(ctx, &${scope.typeLocals.get(name)}, NULL); stored in a static HPyGlobal (HPyGlobal_Store) for the later uses, and HPy_SetAttr_s(ctx, ${scope.module}, "Name", h) to expose it`);
     } else if (scope.staticTypes.has(name)) {
+      // Hybrid: a static type left on the C API keeps its slot assignments (`X.tp_new = ...;`), C-API code.
+      if (scope.bridged.has(name) && isSlotAssignment(id)) continue;
       // Without its spec the registration is reported; the reference counting that goes with it is not another finding.
       if (!scope.specs.get(`${name}_spec`)?.hpy && isRefcountArgument(api, id)) continue;
       addFinding(scope, id, `the static type '${name}' is used for more than its registration`, [
@@ -1539,6 +1684,13 @@ function checkUses(scope: Scope): void {
       addFinding(scope, target, `the module '${name}' is used in '${firstLine(api.text(target))}', which has no direct HPy form`, notes, suggestion);
     }
   }
+}
+
+/** `X.field = value;`, with `id` the `X`. */
+function isSlotAssignment(id: SyntaxNode): boolean {
+  const field = id.parent;
+  const assign = field?.parent;
+  return field?.type === 'field_expression' && assign?.type === 'assignment_expression' && assign.childForFieldName('left')?.id === field.id && assign.parent?.type === 'expression_statement';
 }
 
 /** Is `id` (through `&`, casts and parentheses) the argument of a reference counting macro? */

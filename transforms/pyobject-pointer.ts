@@ -81,21 +81,32 @@
  * ...) are left to the transforms of their constructs. Relational comparisons of handles
  * (`a < b`) and `PyTypeObject *` are not converted. A helper is converted even when a legacy
  * callback still calls it: the missing-context transform reports that call.
+ *
+ * With `--target hybrid`, a function that stays on the C API on purpose (`hybridLegacyNote`: listed
+ * in a C-API table a signature transform of the run kept, or a legacy helper) is left whole without
+ * a warning (a legacy helper gets the one shared note). In an HPy function, a `PyObject *` local
+ * handed to `HPy_FromPyObject(ctx, x)` (`bridgedObjectLocals`: the legacy bridge pymoduledef writes
+ * in the exec slot, or a porter by hand) stays `PyObject *` with its null tests, and a
+ * `(PyObject *)&X` cast passed to `HPy_FromPyObject` is left without a word; a declaration that
+ * declares such a local together with other objects is reported (the function is left whole).
  */
 import {
   apiEntries,
   apiEntry,
   applyNestedSites,
+  bridgedObjectLocals,
   builtinObjectEntry,
   calleeName,
   callArguments,
   contextScope,
+  declaredIdentifier,
   defineTransform,
   enclosingFunction,
   functionDeclarator,
   functionName,
   functionParams,
   hasContextParam,
+  hybridLegacyNote,
   isModuleInit,
   unmappedName,
   unparenthesize,
@@ -181,6 +192,8 @@ interface Variables {
   /** Names declared as pointers to an object struct (`PointObject *p`). */
   structPointers: Set<string>;
   returnsHandle: boolean;
+  /** Hybrid: `PyObject *` locals handed to `HPy_FromPyObject`, which stay C-API objects (`bridgedObjectLocals`). */
+  kept: Set<string>;
 }
 
 /** What the planning of one pass collects. */
@@ -193,6 +206,8 @@ interface Pass {
   leftNames: Set<string>;
   /** The project's functions (and this file's prototypes): return shape and parameter shapes. */
   signatures: Map<string, { returnsHandle: boolean; params: boolean[] }>;
+  /** Hybrid: does the function stay on the C API on purpose (`hybridLegacyNote`: a note for a legacy helper, nothing for a table's function)? */
+  legacyNote: (fn: SyntaxNode) => boolean;
 }
 
 /** A construct that keeps a function from being converted. */
@@ -212,7 +227,15 @@ export default defineTransform({
   default: true,
   after: ['borrowed-reference', 'stolen-reference', 'capi-call', 'builtin-constant', 'refcount-macro', 'py-type-macro', 'pymethoddef', 'pytype-spec', 'pyarg-parse', 'pyobject-field', 'pyobject-global'],
   rewrite(file, api) {
-    const pass: Pass = { api, scope: contextScope(api.index, file.text, api.target), sites: [], left: [], leftNames: new Set(), signatures: projectSignatures(api) };
+    const pass: Pass = {
+      api,
+      scope: contextScope(api.index, file.text, api.target),
+      sites: [],
+      left: [],
+      leftNames: new Set(),
+      signatures: projectSignatures(api),
+      legacyNote: hybridLegacyNote(api),
+    };
     for (const { fn } of api.matches(FUNCTIONS)) planFunction(pass, fn);
     for (const { decl } of api.matches(DECLARATIONS)) {
       if (!enclosingFunction(decl)) planFileScopeDeclaration(pass, decl);
@@ -227,6 +250,11 @@ export default defineTransform({
 function planFunction(pass: Pass, fn: SyntaxNode): void {
   const { api } = pass;
   const name = functionName(fn) ?? '';
+  // Hybrid: a function kept on the C API on purpose is left as it is, without a warning.
+  if (pass.legacyNote(fn)) {
+    leave(pass, fn, name);
+    return;
+  }
   const legacy = legacyReason(pass, fn, name);
   if (legacy !== undefined) {
     if (legacy) api.report(nameNode(fn), legacy.message, { notes: legacy.notes, suggestion: legacy.suggestion });
@@ -298,7 +326,7 @@ function signatureMentionsPyObject(api: RewriteApi, fn: SyntaxNode): boolean {
 /** The return type, the parameters and the local declarations of a function. */
 function collectVariables(pass: Pass, fn: SyntaxNode, sites: NestedSite[], problems: Problem[]): Variables {
   const { api } = pass;
-  const vars: Variables = { shapes: new Map(), structPointers: new Set(), returnsHandle: planReturnType(api, fn, sites, problems) };
+  const vars: Variables = { shapes: new Map(), structPointers: new Set(), returnsHandle: planReturnType(api, fn, sites, problems), kept: bridgedObjectLocals(api, fn) };
   const params = functionDeclarator(fn)?.childForFieldName('parameters');
   const declarations = [
     ...(params ? api.matches(PARAMETERS, params).map((m) => m.decl).filter((d) => d.parent?.id === params.id) : []),
@@ -419,6 +447,11 @@ function planDeclaration(pass: Pass, decl: SyntaxNode, vars: Variables, sites: N
     problems.push({ node: decl, message: `'${api.text(decl).trim()}' declares constant objects`, notes: ["a handle has no 'const' object behind it"], suggestion: 'HPy for each of them (without const)' });
     return;
   }
+  const kept = keptDeclarators(api, decl, vars);
+  if (kept > 0) {
+    if (kept < decl.childrenForFieldName('declarator').length) problems.push(mixedKeptProblem(api, decl));
+    return;
+  }
   let constHandles = false;
   const edits: NestedSite[] = [];
   for (const d of decl.childrenForFieldName('declarator')) {
@@ -434,6 +467,24 @@ function planDeclaration(pass: Pass, decl: SyntaxNode, vars: Variables, sites: N
     if (described.name) vars.shapes.set(api.text(described.name), described.stars === 1 && !described.isArray ? 'handle' : 'pointer');
   }
   sites.push(rename(type, constHandles ? 'const HPy' : 'HPy'), ...edits);
+}
+
+/** How many declarators of a `PyObject *` declaration name a local kept for `HPy_FromPyObject` (hybrid). */
+function keptDeclarators(api: RewriteApi, decl: SyntaxNode, vars: Variables): number {
+  if (vars.kept.size === 0) return 0;
+  return decl.childrenForFieldName('declarator').filter((d) => {
+    const id = declaredIdentifier(d);
+    return !!id && vars.kept.has(api.text(id));
+  }).length;
+}
+
+function mixedKeptProblem(api: RewriteApi, decl: SyntaxNode): Problem {
+  return {
+    node: decl,
+    message: `'${api.text(decl).trim()}' declares handles together with an object passed to 'HPy_FromPyObject'`,
+    notes: ["the object handed to 'HPy_FromPyObject' stays a 'PyObject *' (C-API code of a hybrid port); the others become 'HPy'"],
+    suggestion: "one declaration for the 'PyObject *' passed to HPy_FromPyObject, another for the objects that become handles, then run hpy-migrate again",
+  };
 }
 
 /** Why a declarator of objects cannot become a handle declarator, if it cannot. */
@@ -518,7 +569,7 @@ function planPrototype(pass: Pass, decl: SyntaxNode): NestedSite[] {
     else sites.push(rename(type, 'HPy'), ...d.edits);
   }
   const params = findFunctionDeclarator(decl)?.childForFieldName('parameters');
-  const vars: Variables = { shapes: new Map(), structPointers: new Set(), returnsHandle: false };
+  const vars: Variables = { shapes: new Map(), structPointers: new Set(), returnsHandle: false, kept: new Set() };
   for (const p of params ? params.namedChildren.filter((c) => c.type === 'parameter_declaration') : []) planDeclaration(pass, p, vars, sites, problems);
   for (const p of problems) api.report(p.node, p.message, { notes: [...p.notes, `the prototype of '${name}' is left as it was`], suggestion: p.suggestion });
   return problems.length > 0 ? [] : sites;
@@ -619,6 +670,8 @@ function planCast(pass: Pass, vars: Variables, sites: NestedSite[], m: { cast: S
   const { api } = pass;
   if (api.text(m.type).replace(/\s+/g, '') !== 'PyObject*') return;
   const value = unparenthesize(m.value);
+  // Hybrid: the object handed to HPy (`HPy_FromPyObject(ctx, (PyObject *)&XType)`) is a C-API object.
+  if (api.target === 'hybrid' && isBridgeArgument(m.cast)) return;
   if (isHandleExpression(pass, vars, value)) {
     sites.push({ start: m.cast.startIndex, end: m.cast.endIndex, build: (r) => r(m.value) });
     return;
@@ -626,6 +679,13 @@ function planCast(pass: Pass, vars: Variables, sites: NestedSite[], m: { cast: S
   const owner = castOwner(pass, vars, value);
   if (owner && api.isRegistered(owner)) return;
   api.report(m.cast, `'${api.text(m.cast)}' is left: it does not cast a handle`, { notes: ["a cast to 'PyObject *' means nothing under HPy: an object is a handle"], suggestion: castNote(api, value, owner) });
+}
+
+/** Is `node` (through parentheses) the object argument of `HPy_FromPyObject(ctx, obj)`? */
+function isBridgeArgument(node: SyntaxNode): boolean {
+  const arg = outerParens(node);
+  const call = arg.parent?.type === 'argument_list' ? arg.parent.parent : null;
+  return !!call && calleeName(call) === 'HPy_FromPyObject' && callArguments(call)[1]?.id === arg.id;
 }
 
 /** What to write instead of a cast to `PyObject *` that is not a handle. */
@@ -697,7 +757,7 @@ function isHandlePosition(pass: Pass, vars: Variables, node: SyntaxNode): boolea
     case 'assignment_expression':
       return sameNode(p.childForFieldName('right'), node) && p.childForFieldName('operator')?.type === '=' && isHandleExpression(pass, vars, p.childForFieldName('left')!);
     case 'init_declarator':
-      return declaresShape(api, p, 'handle');
+      return declaresShape(api, p, 'handle') && !vars.kept.has(api.text(declaredIdentifier(p) ?? p));
     case 'initializer_list':
       return p.parent?.type === 'init_declarator' && declaresShape(api, p.parent, 'pointer');
     case 'conditional_expression':

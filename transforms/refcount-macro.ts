@@ -49,7 +49,8 @@
  * - any macro applied to a context constant (`Py_None`, `PyExc_*`, `ctx->h_*`), which HPy never closes;
  * - a macro applied to an object-struct member (`self->field`): members become `HPyField`s,
  *   which the pyobject-field transform handles (with `--target hybrid`, a member that stays
- *   `PyObject *` for the legacy code of its type keeps its macros, without a finding);
+ *   `PyObject *` for the legacy code of its type keeps its macros, without a finding; so does a
+ *   `PyObject *` local handed to `HPy_FromPyObject`, `bridgedObjectLocals`);
  * - `Py_CLEAR(x)`/`Py_SETREF(x, v)` where `x` is not a local variable or parameter of the function
  *   (a file-scope object becomes an `HPyGlobal`) or not a plain name (`items[i]`);
  * - a statement macro used inside an expression (`Py_DECREF(x), y`), and the macros in `#define`
@@ -60,6 +61,7 @@
  * per function. `Py_VISIT` is left to the traverse-function transforms.
  */
 import {
+  isBridgedObject,
   declaredNames,
   declaredIdentifier,
   apiEntry,
@@ -148,6 +150,8 @@ function planCall(api: RewriteApi, call: SyntaxNode, macro: string): Plan {
     return finding(call, `'${macro}' used inside an expression is left alone`, ['write it as a statement of its own, then run hpy-migrate again'], `'${api.text(call)};' as a statement of its own: ${macroForm(macro, api.text(args[0]))}`);
   }
   const target = args[0];
+  // Hybrid: a 'PyObject *' local handed to HPy_FromPyObject stays C-API code (src/api/bridged-objects.ts).
+  if (isBridgedObject(api, target)) return { changes: [] };
   const incref = macro.endsWith('INCREF');
   if (isMemberAccess(target) && !isContextConstant(api, target)) {
     // Hybrid: a member that stays 'PyObject *' (legacy code of its type uses it) keeps its macros.

@@ -36,3 +36,4 @@ export * from './borrowed-getters.js';
 export * from './borrowed-scope.js';
 export * from './borrowed-references.js';
 export * from './instance-allocations.js';
+export * from './bridged-objects.js';
