@@ -58,6 +58,11 @@
  * `ctx` that keep a C-API signature are left alone and reported once (`PyTypeObject *tp =
  * Py_TYPE(self);` in a `tp_dealloc` is pytype-spec's, which drops it); comparisons with
  * `&Py*_Type` are reported by builtin-constant.
+ *
+ * With `--target hybrid`, a function that stays on the C API on purpose (`hybridLegacyNote`: listed
+ * in a C-API table a signature transform of the run kept, or a legacy helper) is left whole without
+ * a warning: a hybrid build runs its `Py_TYPE(x)->tp_free`, its type comparisons and the rest as
+ * they are (a legacy helper gets the one shared note).
  */
 import {
   apiEntry,
@@ -73,6 +78,7 @@ import {
   functionReturnType,
   handleHost,
   handleStatementSite,
+  hybridLegacyNote,
   isTypeObject,
   objectCastsAround,
   suggestingApi,
@@ -129,6 +135,8 @@ interface Pass {
   params: Map<string, string[]>;
   /** Comparisons already reported (both operands may be a `Py_TYPE`). */
   reported: Set<number>;
+  /** Hybrid: does the function stay on the C API on purpose (`hybridLegacyNote`)? Nothing in it is reported. */
+  legacy: (fn: SyntaxNode) => boolean;
 }
 
 export default defineTransform({
@@ -141,7 +149,7 @@ export default defineTransform({
   // functions have ctx (docs/PORTING-PIPELINE.md).
   after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-global', 'pyobject-head', 'pyobject-field', 'stolen-reference', 'borrowed-reference'],
   rewrite(file, api) {
-    const pass: Pass = { api, text: file.text, guard: contextGuard(suggestingApi(api, contextGuardSuggestion)), sites: [], functions: new Map(), params: new Map(), reported: new Set() };
+    const pass: Pass = { api, text: file.text, guard: contextGuard(suggestingApi(api, contextGuardSuggestion)), sites: [], functions: new Map(), params: new Map(), reported: new Set(), legacy: hybridLegacyNote(api) };
     for (const { fn } of api.matches(FUNCTIONS)) {
       const name = functionName(fn);
       if (name && (fn.type === 'function_definition' || !pass.params.has(name))) pass.params.set(name, functionParams(fn).map((p) => p.type));
@@ -157,6 +165,9 @@ export default defineTransform({
 
 function planCall(pass: Pass, call: SyntaxNode, deferred: SyntaxNode[]): void {
   const { api } = pass;
+  // Hybrid: a function kept on the C API on purpose keeps its Py_TYPE uses, without a warning.
+  const fn = enclosingFunction(call);
+  if (fn && pass.legacy(fn)) return;
   const outer = objectCastsAround(api, call);
   const p = outer.parent;
   if (p?.type === 'init_declarator' && p.childForFieldName('value')?.id === outer.id && p.parent?.type === 'declaration') {

@@ -97,7 +97,14 @@
  * - a method that calls something no transform converts (no HPy 0.9.0 counterpart, such as
  *   `PyObject_GetIter`; a borrowed or stealing call no transform rewrites yet; a multi-step form):
  *   an HPy signature around a body that stays on the C API would not compile
- *   (`unconvertedCallReason` in `src/api/call-convertibility.ts`).
+ *   (`unconvertedCallReason` in `src/api/call-convertibility.ts`);
+ * - a table named by a type (`.tp_methods = X` of a static `PyTypeObject`, `{Py_tp_methods, X}`
+ *   of a `PyType_Slot` table) that pytype-spec leaves as it is (`tp_iter` in a universal run, a
+ *   slot function used elsewhere, ...): an `HPyDef *[]` as the `tp_methods` of a C-API type does
+ *   not compile, so the table and its methods stay on the C API with the type. pymethoddef asks
+ *   pytype-spec's own planning (`typesLeftWhole` in `src/api/type-plans.ts`, told which tables
+ *   this pass converts and which functions get HPy signatures) before it writes a table, so both
+ *   take the same decision; the finding points at the type's.
  * A table shares the fate of any other table listing one of its functions. The count of a
  * `METH_FASTCALL` function becomes `size_t`: its use in arithmetic is pointed out (note).
  * `extern PyMethodDef` declarations and single `PyMethodDef` objects are reported. Every finding
@@ -115,10 +122,13 @@
  * entries (pymoduledef registers `<table>_legacy` as `.legacy_methods`, pytype-spec as the type's
  * legacy `Py_tp_methods`). Each such method gets a note (not a warning) saying why. A table none
  * of whose entries converts stays as it is, whole; so does a table with a problem of its own
- * (syntax, sentinel, a name `<table>_legacy` already taken: warnings). A `<table>_legacy` next to
- * an `HPyDef *<table>[]` is the legacy part of an earlier hybrid run: a hybrid run moves the
- * entries whose methods convert now (fixed by hand meanwhile) to `<table>`, before its `NULL`, and
- * removes the part once it is empty; a universal run reports it and leaves it.
+ * (syntax, sentinel, a name `<table>_legacy` already taken: warnings), and so does a table
+ * whose type stays whole (a collectable type whose traverse stays legacy: a note, the type being
+ * kept on the C API on purpose; a type that converts with `.legacy_slots` takes the table as
+ * usual). A `<table>_legacy` next to an `HPyDef *<table>[]` is the legacy part of an earlier
+ * hybrid run: a hybrid run moves the entries whose methods convert now (fixed by hand meanwhile)
+ * to `<table>`, before its `NULL`, and removes the part once it is empty; a universal run reports
+ * it and leaves it.
  */
 import {
   applyNestedSites,
@@ -141,6 +151,8 @@ import {
   type SourceFile,
   type Span,
   type SyntaxNode,
+  type TypeLeftWhole,
+  typesLeftWhole,
 } from '../src/api/index.js';
 
 const METHOD_DEF_DECLARATION = `
@@ -192,6 +204,8 @@ interface Table {
   legacyRows: LegacyRow[];
   /** For `<t>_legacy`, the legacy part of an earlier hybrid run: the `HPyDef *<t>[]` its entries join once they convert. */
   hpyTable: HpyTable | null;
+  /** The type that uses it, when pytype-spec leaves that type whole: the table stays whole with it. */
+  keptFor: TypeLeftWhole | null;
 }
 
 /** An `HPyDef *<t>[]` table of the file. */
@@ -242,7 +256,8 @@ export default defineTransform({
       planLegacy(file, api, tables, plans);
       reportLegacy(api, tables, plans);
     } else {
-      blockTables(tables, plans);
+      do blockTables(tables, plans);
+      while (keepTablesOfWholeTypes(file, api, tables, plans));
       reportBlocked(api, tables, plans);
     }
     const emitted = new Set<string>();
@@ -287,7 +302,7 @@ function readTable(api: RewriteApi, decl: SyntaxNode, type: SyntaxNode): Table |
     return null;
   }
   const mentions = new Set(value.descendantsOfType('identifier').map((id) => id.text));
-  const table: Table = { decl, mentions, type, name, rows: [], sentinel: null, findings: [], blocked: false, legacyRows: [], hpyTable: null };
+  const table: Table = { decl, mentions, type, name, rows: [], sentinel: null, findings: [], blocked: false, legacyRows: [], hpyTable: null, keptFor: null };
   if (value.hasError) {
     table.findings.push({ at: name, message: `method table '${name.text}' does not parse cleanly (preprocessor conditionals inside?)`, notes: ['convert it by hand, or move the conditionals around whole entries of a table written twice'], suggestion: `#if ... #else ... #endif around whole copies of '${name.text}' (one table per configuration, no conditional inside a table), then run hpy-migrate again` });
     return table;
@@ -887,9 +902,44 @@ function unusedName(text: string, candidates: string[]): string {
   for (let i = 2; ; i++) if (!new RegExp(`\\b${candidates[0]}${i}\\b`).test(text)) return `${candidates[0]}${i}`;
 }
 
-/** A table is blocked by its own findings or its functions'; a function by any of its tables. */
+/**
+ * A method table whose type pytype-spec leaves whole (asked of the same planning,
+ * `typesLeftWhole` in `src/api/type-plans.ts`) stays whole too, and its methods on the C API: a
+ * C-API type cannot take an `HPyDef *[]` as its `tp_methods`. The planning reads this pass's
+ * text, so it is told which tables stay `PyMethodDef` and which functions get HPy signatures.
+ * True if a table is newly kept (the tables and methods are then decided again).
+ */
+function keepTablesOfWholeTypes(file: SourceFile, api: RewriteApi, tables: Table[], plans: Map<string, FunctionPlan>): boolean {
+  const candidates = tables.filter((t) => !t.blocked && !t.hpyTable && !(api.target === 'hybrid' && staysWhole(t, plans)));
+  if (candidates.length === 0) return false;
+  const keptWhole = new Set(tables.filter((t) => !candidates.includes(t)).map((t) => t.name.text));
+  const hpyFunctions = new Set([...plans.values()].filter((p) => !p.legacy && !p.tables.some((t) => t.blocked)).map((p) => p.name));
+  let kept = false;
+  for (const type of typesLeftWhole(api, file, { keptWhole, hpyFunctions })) {
+    const table = candidates.find((t) => t.name.text === type.methodTable);
+    if (!table || table.keptFor) continue;
+    table.keptFor = type;
+    table.blocked = kept = true;
+  }
+  return kept;
+}
+
+/** The finding on a table kept whole with its type: a note in a hybrid run (it is legacy on purpose). */
+function reportKeptForType(api: RewriteApi, table: Table, type: TypeLeftWhole): void {
+  const name = table.name.text;
+  api.report(table.name, `method table '${name}' is left as it is: '${type.variable}', the type that uses it, stays on the C API`, {
+    severity: api.target === 'hybrid' ? 'note' : 'warning',
+    notes: [
+      `pytype-spec leaves '${type.variable}' as it was: ${type.why} (its findings say why and what to write)`,
+      `a C-API type cannot list HPy methods ('HPyDef *${name}[]' as its 'tp_methods' would not compile): the table and its methods stay on the C API with the type`,
+    ],
+    suggestion: `the fixes the pytype-spec findings on '${type.variable}' give, then run hpy-migrate again ('${name}' converts with the type)`,
+  });
+}
+
+/** A table is blocked by its own findings, its functions' or its type's; a function by any of its tables. */
 function blockTables(tables: Table[], plans: Map<string, FunctionPlan>): void {
-  for (const t of tables) t.blocked = t.findings.length > 0 || t.rows.some((r) => plans.get(r.fn)!.findings.length > 0);
+  for (const t of tables) t.blocked = t.findings.length > 0 || t.keptFor !== null || t.rows.some((r) => plans.get(r.fn)!.findings.length > 0);
   for (let changed = true; changed; ) {
     changed = false;
     for (const plan of plans.values()) {
@@ -906,6 +956,11 @@ function reportBlocked(api: RewriteApi, tables: Table[], plans: Map<string, Func
     api.report(f.at, f.message, { notes: [...f.notes, ...owners.map((t) => TABLE_NOTE(t.name.text))], suggestion: f.suggestion });
   };
   for (const t of tables) t.findings.forEach((f) => report(f, [t]));
+  for (const t of tables) {
+    if (!t.keptFor || reported.has(t)) continue;
+    reported.add(t);
+    reportKeptForType(api, t, t.keptFor);
+  }
   for (const plan of plans.values()) {
     plan.findings.forEach((f) => report(f, plan.tables));
     if (!plan.tables.some((t) => t.blocked)) plan.remarks.forEach((r) => api.report(r.at, r.message, { severity: 'note', notes: r.notes, suggestion: r.suggestion }));
@@ -1003,7 +1058,7 @@ function planLegacy(file: SourceFile, api: RewriteApi, tables: Table[], plans: M
     }
   }
   do legacyClosure(file, api, tables, plans);
-  while (blockClashingTables(file, tables, plans));
+  while (blockClashingTables(file, tables, plans) || keepTablesOfWholeTypes(file, api, tables, plans));
 }
 
 /** A table whose legacy part's name is taken stays whole (reported); true if one is found. */
@@ -1087,6 +1142,7 @@ const LEGACY_NOTE = (table: string) =>
 /** Hybrid target: whole tables left (warnings), and one note for each method that stays legacy. */
 function reportLegacy(api: RewriteApi, tables: Table[], plans: Map<string, FunctionPlan>): void {
   for (const t of tables) t.findings.forEach((f) => api.report(f.at, f.message, { notes: [...f.notes, TABLE_NOTE(t.name.text)], suggestion: f.suggestion }));
+  for (const t of tables) if (t.keptFor && t.findings.length === 0) reportKeptForType(api, t, t.keptFor);
   for (const t of tables) {
     if (t.blocked) continue;
     for (const r of t.legacyRows) {

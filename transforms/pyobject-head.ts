@@ -103,8 +103,10 @@
  * layout anyway), and never over one already there (pytype-spec writes
  * `HPyType_BuiltinShape_Legacy` with the `.legacy_slots` of a hybrid port). With `--target hybrid`
  * the legacy layout is the plan, not a shortfall: keeping the head and leaving a legacy
- * callback's cast of a struct of this file are notes instead of warnings. Every warning says what
- * to write by hand (its `suggestion`).
+ * callback's cast of a struct of this file are notes instead of warnings, and so is the struct of a
+ * type that stays a `PyType_Spec`/`PyTypeObject` (left untouched, whatever else of it HPy lacks: a
+ * hybrid build creates the type as it is). Every warning says what to write by hand (its
+ * `suggestion`).
  */
 import {
   contextGuard,
@@ -213,6 +215,7 @@ function layoutOf(cx: Context, s: ObjectStruct, specs: TypeSpec[], scans: Functi
     }
     return { kind: 'legacy', why: why ?? '' };
   }
+  if (keptForHybridType(cx, s, specs)) return { kind: 'leave' };
   const left = leftAloneBecause(s, specs);
   if (left) {
     cx.api.report(s.local.first ?? s.local.specifier, left.message, { notes: left.notes, suggestion: left.suggestion });
@@ -245,6 +248,24 @@ function legacyReason(s: ObjectStruct, specs: TypeSpec[], scans: FunctionScan[])
     if (why) return why;
   }
   return null;
+}
+
+/**
+ * Hybrid: the struct of a type that stays a `PyType_Spec`/`PyTypeObject` keeps its head as the
+ * C-API type needs, which is the plan of a hybrid port, not a shortfall: left alone with a note
+ * (no suggestion: nothing to write), whatever else the struct has that HPy lacks, since the type
+ * is not ported. True when it reported so. A struct that does not parse is still a warning.
+ */
+function keptForHybridType(cx: Context, s: ObjectStruct, specs: TypeSpec[]): boolean {
+  const local = s.local!;
+  if (cx.api.target !== 'hybrid' || local.specifier.hasError) return false;
+  const legacyType = specs.find((t) => t.kind !== 'HPyType_Spec' && specOfStruct(t, s));
+  if (!legacyType) return false;
+  cx.api.report(local.first ?? local.specifier, `'${s.name ?? `struct ${s.tag}`}' is the struct of '${legacyType.name}', which stays a ${legacyType.kind} in this hybrid port: ${s.head ?? 'PyObject_HEAD'} stays`, {
+    severity: 'note',
+    notes: [`a hybrid build creates '${legacyType.name}' from its C-API definition as it is; once it is an HPyType_Spec (the pytype-spec findings on it say what it lacks), run hpy-migrate again`],
+  });
+  return true;
 }
 
 /** Why a struct of this file cannot be ported at all, if it cannot. */

@@ -37,3 +37,4 @@ export * from './borrowed-scope.js';
 export * from './borrowed-references.js';
 export * from './instance-allocations.js';
 export * from './bridged-objects.js';
+export * from './type-plans.js';
