@@ -117,28 +117,30 @@
  */
 import {
   applyNestedSites,
+  type ArgumentPlan,
   BORROWED_GETTER_NAMES,
+  type BorrowedGetter,
   borrowedPlan,
+  type BorrowedProblem,
   callArguments,
   contextGuard,
   contextGuardSuggestion,
   defineTransform,
+  type EditOptions,
   functionReturnType,
+  type HandleArrayPlan,
   handleCloseLine,
   indentationAt,
+  indentUnit,
   isInStatementList,
   isReturnMacroStatement,
-  suggestingApi,
-  unusedName,
-  type ArgumentPlan,
-  type BorrowedGetter,
-  type BorrowedProblem,
-  type EditOptions,
-  type HandleArrayPlan,
   type NestedSite,
   type RewriteApi,
   type Span,
+  startsLine,
+  suggestingApi,
   type SyntaxNode,
+  unusedName,
   type VariablePlan,
 } from '../src/api/index.js';
 
@@ -414,22 +416,6 @@ function branch(pass: Pass, plan: StatementPlan, closes: string[], render: Rende
     return ` {${eol}${inner}${lines.join(`${eol}${inner}`)}${eol}${indent}}`;
   }
   return `${gap}{ ${lines.join(' ')} }`;
-}
-
-/** Is `node` the first thing on its line (the new statements then go on lines of their own)? */
-function startsLine(text: string, node: SyntaxNode): boolean {
-  return /^[ \t]*$/.test(text.slice(text.lastIndexOf('\n', node.startIndex - 1) + 1, node.startIndex));
-}
-
-/** One indentation step, read off the statements around `stmt`. */
-function indentUnit(text: string, stmt: SyntaxNode, indent: string): string {
-  const body = stmt.childForFieldName('consequence');
-  const first = body?.type === 'compound_statement' ? body.namedChildren[0] : body;
-  if (first) {
-    const inner = indentationAt(text, first.startIndex);
-    if (inner.length > indent.length && inner.startsWith(indent)) return inner.slice(indent.length);
-  }
-  return '    ';
 }
 
 /** The lines a node stands on, line break included, when it is alone on them; else the node. */

@@ -153,12 +153,12 @@ function branch(api: RewriteApi, text: string, h: HandleStatement, render: (t: S
 }
 
 /** Is `node` the first thing on its line (the new statements then go on lines of their own)? */
-function startsLine(text: string, node: SyntaxNode): boolean {
+export function startsLine(text: string, node: SyntaxNode): boolean {
   return /^[ \t]*$/.test(text.slice(text.lastIndexOf('\n', node.startIndex - 1) + 1, node.startIndex));
 }
 
 /** One indentation step, read off the statements around `stmt`. */
-function indentUnit(text: string, stmt: SyntaxNode, indent: string): string {
+export function indentUnit(text: string, stmt: SyntaxNode, indent: string): string {
   const body = stmt.childForFieldName('consequence');
   const first = body?.type === 'compound_statement' ? body.namedChildren[0] : body;
   if (first) {
