@@ -98,6 +98,9 @@
  *   `PyObject_GetIter`; a borrowed or stealing call no transform rewrites yet; a multi-step form):
  *   an HPy signature around a body that stays on the C API would not compile
  *   (`unconvertedCallReason` in `src/api/call-convertibility.ts`);
+ * - a method that calls, directly or through functions of its file, a method left on the C API
+ *   (its table left whole): with an HPy signature it would call that method with handles
+ *   (`cApiCallers` in `src/api/c-api-callers.ts`, the question hybrid runs ask too);
  * - a table named by a type (`.tp_methods = X` of a static `PyTypeObject`, `{Py_tp_methods, X}`
  *   of a `PyType_Slot` table) that pytype-spec leaves as it is (`tp_iter` in a universal run, a
  *   slot function used elsewhere, ...): an `HPyDef *[]` as the `tp_methods` of a C-API type does
@@ -133,7 +136,9 @@
 import {
   applyNestedSites,
   argParseProblem,
+  C_API_CALLEE_NOTE,
   callArguments,
+  cApiCallers,
   functionParams,
   calleeName,
   CONVERTIBLE_ARG_PARSE_CALLS,
@@ -257,7 +262,7 @@ export default defineTransform({
       reportLegacy(api, tables, plans);
     } else {
       do blockTables(tables, plans);
-      while (keepTablesOfWholeTypes(file, api, tables, plans));
+      while (keepTablesOfWholeTypes(file, api, tables, plans) || blockCApiCallers(file, api, plans));
       reportBlocked(api, tables, plans);
     }
     const emitted = new Set<string>();
@@ -1083,42 +1088,48 @@ function legacyClosure(file: SourceFile, api: RewriteApi, tables: Table[], plans
     if (plan.findings.length > 0 || whole) plan.legacy = true;
   }
   const helpers = legacyHelpers(api.index);
-  const reaches = legacyCallers(file, api, plans, helpers);
+  const stays = new Set([...[...plans.values()].filter((p) => p.legacy).map((p) => p.name), ...helpers.keys()]);
+  const reaches = cApiCallers(api.index, file.path, stays);
   for (const plan of plans.values()) {
     const callee = reaches.get(plan.name);
     if (plan.legacy || callee === undefined) continue;
-    const call = plan.def ? api.matches(BODY_CALLS, plan.def).find(({ callee: c }) => api.text(c) === callee) : undefined;
-    const helper = helpers.get(callee);
-    const why = helper && !helper.via ? [`'${callee}' calls '${helper.call}', which has no HPy 0.9.0 counterpart`] : [];
-    plan.findings.push({
-      at: call?.callee ?? methodNode(plan.rows[0]),
-      message: `'${plan.name}' calls '${callee}', which stays on the C API`,
-      notes: [...why, "a function without 'HPyContext *ctx' that takes 'PyObject *' cannot be called with handles: port it first, then run hpy-migrate again"],
-      suggestion: `'${callee}' ported first (an HPy function taking 'HPyContext *ctx' and handles), then run hpy-migrate again`,
-    });
+    plan.findings.push(callerFinding(api, plan, callee, helpers));
     plan.legacy = true;
   }
 }
 
 /**
- * The functions of this file that call, directly or through other functions of the file, a
- * method or a helper that stays legacy: each one mapped to the function it calls on the way.
+ * Universal target: a method whose body calls, directly or through functions of the file, a
+ * method left on the C API (its table left whole) keeps its C-API signature too, with its table:
+ * with an HPy signature it would call that method with handles. True if a method is newly kept
+ * (the tables are then blocked again).
  */
-function legacyCallers(file: SourceFile, api: RewriteApi, plans: Map<string, FunctionPlan>, helpers: ReadonlyMap<string, unknown>): Map<string, string> {
-  const legacy = new Set([...[...plans.values()].filter((p) => p.legacy).map((p) => p.name), ...helpers.keys()]);
-  const facts = api.index.functions.filter((f) => f.file === file.path);
-  const via = new Map<string, string>();
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const f of facts) {
-      if (legacy.has(f.name) || via.has(f.name)) continue;
-      const callee = f.calls.find((c) => legacy.has(c) || via.has(c));
-      if (callee === undefined) continue;
-      via.set(f.name, callee);
-      changed = true;
-    }
+function blockCApiCallers(file: SourceFile, api: RewriteApi, plans: Map<string, FunctionPlan>): boolean {
+  const kept = (p: FunctionPlan) => p.tables.some((t) => t.blocked);
+  const stays = new Set([...plans.values()].filter(kept).map((p) => p.name));
+  if (stays.size === 0) return false;
+  const reaches = cApiCallers(api.index, file.path, stays);
+  let found = false;
+  for (const plan of plans.values()) {
+    const callee = reaches.get(plan.name);
+    if (kept(plan) || plan.findings.length > 0 || callee === undefined) continue;
+    plan.findings.push(callerFinding(api, plan, callee, new Map()));
+    found = true;
   }
-  return via;
+  return found;
+}
+
+/** The finding on a method that calls `callee`, which stays on the C API (or leads to one that does). */
+function callerFinding(api: RewriteApi, plan: FunctionPlan, callee: string, helpers: ReadonlyMap<string, { call: string; via: boolean }>): Finding {
+  const call = plan.def ? api.matches(BODY_CALLS, plan.def).find(({ callee: c }) => api.text(c) === callee) : undefined;
+  const helper = helpers.get(callee);
+  const why = helper && !helper.via ? [`'${callee}' calls '${helper.call}', which has no HPy 0.9.0 counterpart`] : [];
+  return {
+    at: call?.callee ?? methodNode(plan.rows[0]),
+    message: `'${plan.name}' calls '${callee}', which stays on the C API`,
+    notes: [...why, C_API_CALLEE_NOTE],
+    suggestion: orLegacy(api, `'${callee}' ported first (an HPy function taking 'HPyContext *ctx' and handles), then run hpy-migrate again`, `'${plan.name}'`),
+  };
 }
 
 /** Does the table keep entries on the C API (hybrid target)? */

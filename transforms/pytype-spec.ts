@@ -111,6 +111,10 @@
  * `.legacy_slots` of a legacy type):
  * - a slot function that calls something no transform converts (`PyObject_GetIter`, a borrowed
  *   or stealing call, ...): its HPy signature would wrap a body left on the C API;
+ * - a slot function that calls, directly or through functions of its file, a function of the
+ *   project that keeps its C-API signature (a method listed in a `PyMethodDef` table pymethoddef
+ *   leaves, or in a hybrid port a helper `legacyHelpers` names; `cApiCallers` in
+ *   `src/api/c-api-callers.ts`): with an HPy signature it would call that function with handles;
  * - slots without an HPy 0.9.0 counterpart (`tp_iter`, `tp_iternext`, `tp_getattro`,
  *   `tp_setattro`, `tp_descr_get`/`set`, `tp_del`, `am_*`), `tp_base`/`tp_bases` (type
  *   parameters), non-zero `tp_itemsize`, `tp_weaklistoffset`, `tp_dictoffset`,
@@ -148,7 +152,8 @@
  * HPyType_BuiltinShape_Legacy` and `.legacy_slots = <Name>_legacy_slots`, a `static PyType_Slot`
  * table (where the slot table was) holding those slots with their functions untouched, each
  * noted with its reason: slots HPy 0.9.0 lacks (`tp_iter`, `tp_iternext`, ...), `tp_call` and
- * the buffer slots, a slot function that calls what no transform converts, is used elsewhere or
+ * the buffer slots, a slot function that calls what no transform converts (or a function kept
+ * on the C API, see above), is used elsewhere or
  * is defined in another file (and every other slot it serves), a member or get-set table with an
  * entry HPy lacks, a method table still of `PyMethodDef` (`{Py_tp_methods, table}`), and the
  * C-API part `<table>_legacy` that pymethoddef split off a method table. `tp_dealloc`,

@@ -38,3 +38,4 @@ export * from './borrowed-references.js';
 export * from './instance-allocations.js';
 export * from './bridged-objects.js';
 export * from './type-plans.js';
+export * from './c-api-callers.js';

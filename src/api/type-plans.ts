@@ -12,10 +12,12 @@
 import { apiEntry } from './api-map.js';
 import { argParseProblem } from './arg-format.js';
 import { unconvertedCallReason } from './call-convertibility.js';
+import { C_API_CALLEE_NOTE, cApiCallers } from './c-api-callers.js';
 import { unusedName } from './c-declarations.js';
 import { initializerElements, readInitializer, type InitializedField } from './c-initializer.js';
 import { callArguments, calleeName, declaredIdentifier, functionDeclarator, functionName, indentationAt, unparenthesize } from './c-syntax.js';
 import { allocationSource, allocationSuggestion } from './instance-allocations.js';
+import { legacyHelpers } from './legacy-helpers.js';
 import { legacyFunctions, memberUsesIn, type LegacyMemberUse } from './legacy-members.js';
 import { LEGACY_SLOT_FIELDS, legacySlotTableText, LIFECYCLE_SLOT_FIELDS } from './legacy-slots.js';
 import { objectStructsOf, structNamed } from './object-structs.js';
@@ -50,6 +52,7 @@ const IDENTIFIERS = '(identifier) @id';
 
 const LEGACY_NOTE = "in hybrid ABI the type can keep it: make the struct a legacy type ('HPyType_LEGACY_HELPERS', 'PyObject_HEAD' kept) and list the slot in '.legacy_slots'";
 const WHOLE_TYPE_CALL_NOTE = 'a type is converted whole or not at all: rewrite this call by hand (or wait for the transform that converts it), then run hpy-migrate again';
+const WHOLE_TYPE_CALLEE_NOTE = 'a type is converted whole or not at all: its slots keep their C-API signatures with it';
 const SAME_FILE_NOTE = "'HPyDef_SLOT_IMPL' declares its impl 'static': the function must be defined in the file of the type";
 const FREE_FUNCTIONS = new Set(['PyObject_Del', 'PyObject_DEL', 'PyObject_GC_Del', 'PyObject_Free', 'PyObject_FREE']);
 const ALLOC_FUNCTIONS = new Set(['PyType_GenericAlloc']);
@@ -1194,27 +1197,71 @@ const TUPLE_ACCESS = new Set(['PyTuple_GET_ITEM', 'PyTuple_GET_SIZE', 'PyTuple_S
 
 /**
  * A slot function that calls something no transform converts keeps the whole type on the C API:
- * an HPy slot signature around a body left on the C API would not compile (as for methods).
+ * an HPy slot signature around a body left on the C API would not compile (as for methods). So
+ * does a slot that calls, directly or through functions of the file, a function of the project
+ * that keeps its C-API signature (`cApiFunctions`): it could not call it with handles.
  */
 function checkSlotCalls(plan: TypePlan): void {
   const { api } = plan.model;
   const entries = new Map(plan.exclusive.map((e) => [e.name, e.entry]));
+  const stays = cApiFunctions(plan.model);
+  const reaches = cApiCallers(api.index, plan.model.file.path, new Set(stays.keys()));
   for (const { fn } of api.matches(SLOT_FUNCTIONS)) {
     const name = functionName(fn);
     if (!name || !entries.has(name)) continue;
-    for (const { callee, call } of api.matches(SLOT_CALLS, fn)) {
-      // The argument tuple of tp_new/tp_init becomes an array: this transform rewrites those.
-      if (TUPLE_ACCESS.has(api.text(callee))) continue;
-      const why = unconvertedCallReason(api, api.text(callee), callArguments(call).map((a) => api.text(a)), call);
-      if (!why) continue;
-      plan.current = entries.get(name);
-      problem(plan, callee, `'${name}' calls '${api.text(callee)}', which stays on the C API (${why}): ${leftAlone(plan)}`, [WHOLE_TYPE_CALL_NOTE], orLegacy(plan, `the HPy form of '${api.text(callee)}' in '${name}' (its own finding says what to write), then run hpy-migrate again`));
-      plan.current = undefined;
-      // One such call is reason enough for the whole type; in hybrid, each slot's first one counts.
-      if (api.target !== 'hybrid') return;
-      break;
+    plan.current = entries.get(name);
+    const found = slotCallProblem(plan, name, fn) || slotCalleeProblem(plan, name, fn, reaches.get(name), stays);
+    plan.current = undefined;
+    // One such call is reason enough for the whole type; in hybrid, each slot's first one counts.
+    if (found && api.target !== 'hybrid') return;
+  }
+}
+
+/** The first call of slot `name` that no transform converts, as a problem; true if found. */
+function slotCallProblem(plan: TypePlan, name: string, fn: SyntaxNode): boolean {
+  const { api } = plan.model;
+  for (const { callee, call } of api.matches(SLOT_CALLS, fn)) {
+    // The argument tuple of tp_new/tp_init becomes an array: this transform rewrites those.
+    if (TUPLE_ACCESS.has(api.text(callee))) continue;
+    const why = unconvertedCallReason(api, api.text(callee), callArguments(call).map((a) => api.text(a)), call);
+    if (!why) continue;
+    problem(plan, callee, `'${name}' calls '${api.text(callee)}', which stays on the C API (${why}): ${leftAlone(plan)}`, [WHOLE_TYPE_CALL_NOTE], orLegacy(plan, `the HPy form of '${api.text(callee)}' in '${name}' (its own finding says what to write), then run hpy-migrate again`));
+    return true;
+  }
+  return false;
+}
+
+/** Slot `name` calls `callee`, which keeps its C-API signature (or leads to one that does); true if so. */
+function slotCalleeProblem(plan: TypePlan, name: string, fn: SyntaxNode, callee: string | undefined, stays: ReadonlyMap<string, string | null>): boolean {
+  if (callee === undefined) return false;
+  const { api } = plan.model;
+  const at = api.matches(SLOT_CALLS, fn).find((m) => api.text(m.callee) === callee)?.callee ?? fn;
+  const why = stays.get(callee);
+  problem(plan, at, `'${name}' calls '${callee}', which stays on the C API: ${leftAlone(plan)}`, [...(why ? [why] : []), C_API_CALLEE_NOTE, WHOLE_TYPE_CALLEE_NOTE], orLegacy(plan, `'${callee}' ported first (an HPy function taking 'HPyContext *ctx' and handles), then run hpy-migrate again`));
+  return true;
+}
+
+/**
+ * The functions of the file that keep their C-API signature, each with why (or null): the methods
+ * listed in a `PyMethodDef` table (left whole, or the legacy part of a hybrid port; with
+ * pymethoddef's forecast, those it does not give an HPy signature) and, in a hybrid port, the
+ * project's legacy helpers (`legacyHelpers`).
+ */
+function cApiFunctions(model: TypeFileModel): Map<string, string | null> {
+  const { api, forecast } = model;
+  const out = new Map<string, string | null>();
+  for (const decl of model.declarations.values()) {
+    if (!/^(struct\s+)?PyMethodDef$/.test(api.text(decl.childForFieldName('type')!))) continue;
+    for (const id of initializerOf(decl)?.descendantsOfType('identifier') ?? []) {
+      const name = api.text(id);
+      if (model.functions.has(name) && !forecast?.hpyFunctions.has(name)) out.set(name, null);
     }
   }
+  if (api.target !== 'hybrid') return out;
+  for (const [name, helper] of legacyHelpers(api.index)) {
+    out.set(name, helper.via ? null : `'${name}' calls '${helper.call}', which has no HPy 0.9.0 counterpart`);
+  }
+  return out;
 }
 
 function checkExclusiveUses(plan: TypePlan): void {
@@ -1292,7 +1339,7 @@ function enclosingFunctionName(node: SyntaxNode): string | null {
 // Hybrid: slots kept on the C API
 
 const HYBRID_NOTE = "the slot keeps its C-API function or table; once that can be ported (by hand, or with a later HPy), run hpy-migrate again to move it into the HPy defines";
-const WHOLE_TYPE_NOTES = new Set([LEGACY_NOTE, WHOLE_TYPE_CALL_NOTE]);
+const WHOLE_TYPE_NOTES = new Set([LEGACY_NOTE, WHOLE_TYPE_CALL_NOTE, WHOLE_TYPE_CALLEE_NOTE]);
 
 /**
  * Plans a type. In hybrid, a slot with a reason to stay on the C API goes to `.legacy_slots` and
