@@ -68,9 +68,12 @@
  *
  * ## Limits
  * Reported (warning) and left alone:
- * - borrowed getters (`PyList_GetItem`, `PyTuple_GET_ITEM`, `PyDict_GetItemString`, ...): HPy returns a new
- *   handle that must be closed;
- * - functions that steal an argument (`PyTuple_SET_ITEM`, `PyModule_AddObject`, ...): HPy never steals;
+ * - borrowed getters and stealing functions when their transforms (borrowed-reference,
+ *   stolen-reference, pymoduledef) are not registered: HPy returns new handles and never steals;
+ * - `PyMem_Malloc`/`Calloc`/`Realloc`/`Free` (and `PyObject_Malloc`/`Free`): HPy 0.9.0 has no
+ *   allocator, and the suggestion is the C library's `malloc`/`calloc`/`realloc`/`free`. They are
+ *   not rewritten automatically: `PyMem_Free` also frees memory that C-API functions allocated
+ *   (which plain `free` must not), and `PyMem_Malloc(0)` never returns NULL where `malloc(0)` may;
  * - names without a counterpart in HPy 0.9.0, and names whose HPy form takes other arguments or
  *   several steps (`PyLong_CheckExact`, `PyList_New(n)`, a `Py_BuildValue` format with units HPy
  *   lacks, ...), each with the pattern to write;
