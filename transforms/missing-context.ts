@@ -144,6 +144,8 @@ function receivesContext(scope: ContextScope, fn: SyntaxNode, name: string): boo
 function noContextReason(scope: ContextScope, fn: SyntaxNode, name: string): string {
   if (isModuleInit(name)) return `'${name}' is the module's entry point, which receives no context (its body becomes an HPy_mod_exec slot)`;
   if (scope.isWithoutContext(name, functionParams(fn))) return `HPy calls '${name}' without a context (traverse and destroy functions, capsule destructors): it may not use the HPy API`;
+  const kept = scope.legacyHelperCall(name);
+  if (kept !== undefined) return `'${name}' stays on the C API (it calls '${kept}', which has no HPy 0.9.0 counterpart or stays on the C API itself), so it cannot take 'ctx'`;
   if (scope.isCallback(name)) return `'${name}' is used as a value, so its signature is dictated by the API and cannot take 'ctx'`;
   return `'${name}' does not use the C API in the original sources, so it was not given 'ctx'`;
 }

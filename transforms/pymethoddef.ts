@@ -99,8 +99,9 @@
  *   an HPy signature around a body that stays on the C API would not compile
  *   (`unconvertedCallReason` in `src/api/call-convertibility.ts`);
  * - a method that calls, directly or through functions of its file, a method left on the C API
- *   (its table left whole): with an HPy signature it would call that method with handles
- *   (`cApiCallers` in `src/api/c-api-callers.ts`, the question hybrid runs ask too);
+ *   (its table left whole) or a helper `legacyHelpers` names (it calls something without an HPy
+ *   0.9.0 counterpart, or such a helper): with an HPy signature it would call that function with
+ *   handles (`cApiCallers` in `src/api/c-api-callers.ts`, the question hybrid runs ask too);
  * - a table named by a type (`.tp_methods = X` of a static `PyTypeObject`, `{Py_tp_methods, X}`
  *   of a `PyType_Slot` table) that pytype-spec leaves as it is (`tp_iter` in a universal run, a
  *   slot function used elsewhere, ...): an `HPyDef *[]` as the `tp_methods` of a C-API type does
@@ -1100,20 +1101,22 @@ function legacyClosure(file: SourceFile, api: RewriteApi, tables: Table[], plans
 
 /**
  * Universal target: a method whose body calls, directly or through functions of the file, a
- * method left on the C API (its table left whole) keeps its C-API signature too, with its table:
- * with an HPy signature it would call that method with handles. True if a method is newly kept
+ * method left on the C API (its table left whole) or a helper that stays on the C API
+ * (`legacyHelpers`) keeps its C-API signature too, with its table: with an HPy signature it would
+ * call that function with handles. True if a method is newly kept
  * (the tables are then blocked again).
  */
 function blockCApiCallers(file: SourceFile, api: RewriteApi, plans: Map<string, FunctionPlan>): boolean {
   const kept = (p: FunctionPlan) => p.tables.some((t) => t.blocked);
-  const stays = new Set([...plans.values()].filter(kept).map((p) => p.name));
+  const helpers = legacyHelpers(api.index);
+  const stays = new Set([...[...plans.values()].filter(kept).map((p) => p.name), ...helpers.keys()]);
   if (stays.size === 0) return false;
   const reaches = cApiCallers(api.index, file.path, stays);
   let found = false;
   for (const plan of plans.values()) {
     const callee = reaches.get(plan.name);
     if (kept(plan) || plan.findings.length > 0 || callee === undefined) continue;
-    plan.findings.push(callerFinding(api, plan, callee, new Map()));
+    plan.findings.push(callerFinding(api, plan, callee, helpers));
     found = true;
   }
   return found;
@@ -1123,7 +1126,8 @@ function blockCApiCallers(file: SourceFile, api: RewriteApi, plans: Map<string, 
 function callerFinding(api: RewriteApi, plan: FunctionPlan, callee: string, helpers: ReadonlyMap<string, { call: string; via: boolean }>): Finding {
   const call = plan.def ? api.matches(BODY_CALLS, plan.def).find(({ callee: c }) => api.text(c) === callee) : undefined;
   const helper = helpers.get(callee);
-  const why = helper && !helper.via ? [`'${callee}' calls '${helper.call}', which has no HPy 0.9.0 counterpart`] : [];
+  const what = helper?.via ? 'a helper that stays on the C API' : 'which has no HPy 0.9.0 counterpart';
+  const why = helper ? [`'${callee}' calls '${helper.call}', ${what}`] : [];
   return {
     at: call?.callee ?? methodNode(plan.rows[0]),
     message: `'${plan.name}' calls '${callee}', which stays on the C API`,

@@ -549,13 +549,12 @@ function convertInit(api: RewriteApi, text: string, fn: SyntaxNode, body: Syntax
 }
 
 /**
- * Hybrid target: a helper that stays on the C API (`legacyHelpers`) takes `PyObject *`, so the
+ * A helper that stays on the C API (`legacyHelpers`, either target) takes `PyObject *`, so the
  * exec slot cannot pass it the module handle. The module is converted anyway (its method table
  * already is an `HPyDef *[]`); the call is pointed out with the seam to write around it.
  */
 function reportLegacyHelperCalls(scope: Scope): void {
   const { api } = scope;
-  if (api.target !== 'hybrid') return;
   const helpers = legacyHelpers(api.index);
   for (const { call, name } of api.matches(CALLS, scope.body)) {
     const helper = helpers.get(api.text(name));
@@ -709,7 +708,7 @@ function newScope(api: RewriteApi, text: string, fn: SyntaxNode, body: SyntaxNod
  */
 function convertHelper(api: RewriteApi, text: string, fn: SyntaxNode, body: SyntaxNode, name: string): void {
   // In a hybrid port a helper that stays on the C API keeps its registrations as they are.
-  if (api.target === 'hybrid' && legacyHelpers(api.index).has(name)) return;
+  if (legacyHelpers(api.index).has(name)) return;
   const calls = api.matches(CALLS, body).filter(({ name: n }) => REGISTRATION_NAMES.has(api.text(n)) && api.text(n) !== 'PyType_Ready');
   if (calls.length === 0) return;
   const params = new Set(functionParams(fn).map((p) => p.name));

@@ -80,7 +80,11 @@
  * shape in HPy (`PyThreadState`, `Py_eval_input`, `PyCapsule_Destructor`, `getter`, `visitproc`,
  * ...) are left to the transforms of their constructs. Relational comparisons of handles
  * (`a < b`) and `PyTypeObject *` are not converted. A helper is converted even when a legacy
- * callback still calls it: the missing-context transform reports that call.
+ * callback still calls it: the missing-context transform reports that call. A helper that calls
+ * something HPy 0.9.0 has no counterpart for, or such a helper (`legacyHelpers`), is left whole
+ * for either target (`hybridLegacyNote`): converted around that call it would compile in neither
+ * ABI. In a universal run it gets one warning saying what it calls, shared with the other body
+ * transforms.
  *
  * With `--target hybrid`, a function that stays on the C API on purpose (`hybridLegacyNote`: listed
  * in a C-API table a signature transform of the run kept, or a legacy helper) is left whole without
@@ -206,7 +210,7 @@ interface Pass {
   leftNames: Set<string>;
   /** The project's functions (and this file's prototypes): return shape and parameter shapes. */
   signatures: Map<string, { returnsHandle: boolean; params: boolean[] }>;
-  /** Hybrid: does the function stay on the C API on purpose (`hybridLegacyNote`: a note for a legacy helper, nothing for a table's function)? */
+  /** Does the function stay on the C API on purpose (`hybridLegacyNote`: one finding for a legacy helper, nothing for a hybrid table's function)? */
   legacyNote: (fn: SyntaxNode) => boolean;
 }
 
@@ -250,7 +254,7 @@ export default defineTransform({
 function planFunction(pass: Pass, fn: SyntaxNode): void {
   const { api } = pass;
   const name = functionName(fn) ?? '';
-  // Hybrid: a function kept on the C API on purpose is left as it is, without a warning.
+  // A function kept on the C API on purpose is left as it is, with the guard's one finding for a legacy helper.
   if (pass.legacyNote(fn)) {
     leave(pass, fn, name);
     return;

@@ -15,10 +15,10 @@ export interface ContextGuard {
    * reported once per function unless missing-context runs (it adds the parameter). False, with
    * a report, at file scope and inside functions that never receive a ctx: callbacks that keep a
    * C-API signature (nothing converted them) and functions HPy calls without one (`PyInit_*`,
-   * traverse): converting their bodies would half-convert them. In a `--target hybrid` run, such
-   * a function that stays on the C API on purpose gets no warning ({@link hybridLegacyNote}): a
-   * hybrid build runs it as it is; a legacy helper gets one note, a function of a C-API table none
-   * (the transform that kept it there says why).
+   * traverse): converting their bodies would half-convert them. A function that stays on the C
+   * API on purpose gets instead the one finding of {@link hybridLegacyNote}: a legacy helper one
+   * warning saying what it calls (a note in a `--target hybrid` run, which builds it as it is),
+   * in a hybrid run a function of a C-API table none (the transform that kept it there says why).
    */
   allows(node: SyntaxNode, what: string): boolean;
 }
@@ -92,35 +92,63 @@ const LEGACY_TABLE_TYPES: Readonly<Record<string, string>> = {
   PyBufferProcs: 'pytype-spec',
 };
 
+/** The message (a warning) for a legacy helper in a universal port: it stays on the C API, and why. */
+export function universalLegacyMessage(name: string, why: string): string {
+  return `'${name}' stays on the C API: ${why}`;
+}
+
+/** The notes that go with {@link universalLegacyMessage}. */
+export const UNIVERSAL_LEGACY_NOTES: readonly string[] = [
+  "its signature and body are left as they are, and so are the methods and slots that call it, with their tables: converted around that call, it would compile in neither ABI",
+  'a universal build cannot run C-API code: port it by hand, or build the module for the hybrid ABI, which runs it as it is',
+];
+
+/** The one-line suggestion for a legacy helper in a universal port. */
+export function universalLegacySuggestion(call: string, via: boolean): string {
+  const first = via ? `'${call}' ported first` : `'${call}' replaced as its own finding says`;
+  return `${first}, then run hpy-migrate again; or keep it on the C API with --target hybrid`;
+}
+
 /**
- * For one pass of one transform: a check that, in a `--target hybrid` run, tells whether a
- * function stays on the C API on purpose ({@link hybridLegacyFunctions}). For a legacy helper it
- * reports the note {@link legacyFunctionMessage} once (the engine merges the same note told by
- * several transforms, so the helper gets one note, not one finding per transform); a function
- * listed in a C-API table gets none here, since the transform that kept it there (pymethoddef,
- * pytype-spec) says why in its own finding. False, without a report, for any other function and
- * in a universal run. Transforms that leave such a function alone use it in place of a warning.
+ * For one pass of one transform: a check that tells whether a function stays on the C API on
+ * purpose. For a legacy helper (`legacyHelpers`: it calls something HPy 0.9.0 lacks, or such a
+ * helper), either target, it reports once why: a note ({@link legacyFunctionMessage}) in a
+ * `--target hybrid` run, which builds it as it is, a warning ({@link universalLegacyMessage}) in
+ * a universal one, which cannot. The engine merges the same finding told by several transforms,
+ * so the helper gets one finding, not one per transform. In a hybrid run a function listed in a
+ * C-API table counts too ({@link hybridLegacyFunctions}), without a report here: the transform
+ * that kept it there (pymethoddef, pytype-spec) says why in its own finding. False, without a
+ * report, for any other function. Transforms that leave such a function alone use it in place of
+ * a finding of their own.
  */
 export function hybridLegacyNote(api: RewriteApi): (fn: SyntaxNode) => boolean {
   const reported = new Set<number>();
   let legacy: ReadonlyMap<string, LegacyFunction> | undefined;
   return (fn) => {
-    if (api.target !== 'hybrid' || hasContextParam(fn)) return false;
-    legacy ??= hybridLegacyFunctions(api, fn.tree.rootNode);
+    if (hasContextParam(fn)) return false;
+    legacy ??= api.target === 'hybrid' ? hybridLegacyFunctions(api, fn.tree.rootNode) : legacyHelperFunctions(api);
     const name = functionName(fn);
     const found = name === null ? undefined : legacy.get(name);
     if (found === undefined) return false;
-    if (found.owner === null && !reported.has(fn.startIndex)) {
-      api.report(functionTarget(fn), legacyFunctionMessage(name ?? api.text(functionTarget(fn))), { severity: 'note', notes: [found.why, LEGACY_FUNCTION_NOTE] });
-    }
+    if (found.owner === null && !reported.has(fn.startIndex)) reportLegacyHelper(api, fn, name ?? api.text(functionTarget(fn)), found);
     reported.add(fn.startIndex);
     return true;
   };
 }
 
-/** Why a function stays on the C API in a hybrid port. */
+function reportLegacyHelper(api: RewriteApi, fn: SyntaxNode, name: string, found: LegacyFunction): void {
+  if (api.target === 'hybrid') {
+    api.report(functionTarget(fn), legacyFunctionMessage(name), { severity: 'note', notes: [found.why, LEGACY_FUNCTION_NOTE] });
+    return;
+  }
+  api.report(functionTarget(fn), universalLegacyMessage(name, found.why), { notes: [...UNIVERSAL_LEGACY_NOTES], suggestion: found.suggestion });
+}
+
+/** Why a function stays on the C API on purpose (a hybrid table's function, or a legacy helper). */
 export interface LegacyFunction {
   why: string;
+  /** For a legacy helper: what to write by hand (one line). */
+  suggestion?: string;
   /** The transform that kept it in a C-API table (and reports why), or null for a legacy helper. */
   owner: string | null;
 }
@@ -147,9 +175,16 @@ export function hybridLegacyFunctions(api: RewriteApi, root: SyntaxNode): Map<st
       for (const id of list.descendantsOfType('identifier')) if (!out.has(api.text(id))) out.set(api.text(id), { why, owner });
     }
   }
+  for (const [name, helper] of legacyHelperFunctions(api)) if (!out.has(name)) out.set(name, helper);
+  return out;
+}
+
+/** The project's legacy helpers (`legacyHelpers`), each with why it stays on the C API. */
+export function legacyHelperFunctions(api: RewriteApi): Map<string, LegacyFunction> {
+  const out = new Map<string, LegacyFunction>();
   for (const [name, { call, via }] of legacyHelpers(api.index)) {
     const why = via ? `it calls '${call}', a helper that stays on the C API` : `it calls '${call}', which has no HPy 0.9.0 counterpart`;
-    if (!out.has(name)) out.set(name, { why, owner: null });
+    out.set(name, { why, owner: null, suggestion: universalLegacySuggestion(call, via) });
   }
   return out;
 }

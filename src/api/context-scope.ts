@@ -88,19 +88,26 @@ export interface ContextScope {
   isWithoutContext(name: string, params: readonly ParamFact[]): boolean;
   /** One of the project's functions that gets `HPyContext *ctx` as its first parameter. */
   needsContext(name: string): boolean;
+  /** For a helper that stays on the C API (`legacyHelpers`): the call that keeps it there. */
+  legacyHelperCall(name: string): string | undefined;
 }
 
-/** The context facts for one file of the project. */
-export function contextScope(index: ProjectIndex, text: string, target: Target = 'universal'): ContextScope {
+/**
+ * The context facts for one file of the project. The project's legacy helpers (`legacyHelpers`)
+ * count as callbacks for either target; `_target` is kept so that callers need not change.
+ */
+export function contextScope(index: ProjectIndex, text: string, _target: Target = 'universal'): ContextScope {
   const impls = definitionMacroImpls(text);
-  // In a hybrid port the helpers that stay on the C API keep their signature, like callbacks.
-  const legacy = target === 'hybrid' ? legacyHelpers(index) : new Map<string, unknown>();
+  // The helpers that stay on the C API (they call something HPy lacks) keep their signature, like
+  // callbacks, for either target: converting around the call would compile in neither ABI.
+  const legacy = legacyHelpers(index);
   const callbacks = new Set(index.callbacks);
   const needing = functionsNeedingContext(index);
   return {
     isCallback: (name) => callbacks.has(name) || impls.all.has(name) || legacy.has(name),
     isWithoutContext: (name, params) => impls.withoutContext.has(name) || isModuleInit(name) || isTraverseSignature(params),
     needsContext: (name) => needing.has(name) && !impls.all.has(name) && !legacy.has(name),
+    legacyHelperCall: (name) => legacy.get(name)?.call,
   };
 }
 

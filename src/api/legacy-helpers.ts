@@ -1,9 +1,10 @@
 /**
- * In a `--target hybrid` port, the project's own helpers that must stay on the C API: a helper
- * (a function called by name, not a callback) whose body calls something HPy 0.9.0 has no
- * counterpart for cannot become an HPy function, and neither can a helper that calls such a
- * helper: a function without `HPyContext *ctx` that takes `PyObject *` cannot be called with
- * handles. A method or slot that calls one of them stays legacy too (pymethoddef, pytype-spec).
+ * The project's own helpers that must stay on the C API, for either target: a helper (a function
+ * called by name, not a callback) whose body calls something HPy 0.9.0 has no counterpart for
+ * cannot become an HPy function, and neither can a helper that calls such a helper: a function
+ * without `HPyContext *ctx` that takes `PyObject *` cannot be called with handles. A method or
+ * slot that calls one of them stays on the C API too (pymethoddef, pytype-spec): in a
+ * `--target hybrid` port on HPy's legacy path, in a universal port with its table, reported.
  * Read off the index (facts of the original sources), so every file of a project agrees.
  */
 import { callFormOf } from './call-forms.js';

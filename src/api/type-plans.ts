@@ -1244,7 +1244,7 @@ function slotCalleeProblem(plan: TypePlan, name: string, fn: SyntaxNode, callee:
 /**
  * The functions of the file that keep their C-API signature, each with why (or null): the methods
  * listed in a `PyMethodDef` table (left whole, or the legacy part of a hybrid port; with
- * pymethoddef's forecast, those it does not give an HPy signature) and, in a hybrid port, the
+ * pymethoddef's forecast, those it does not give an HPy signature) and, for either target, the
  * project's legacy helpers (`legacyHelpers`).
  */
 function cApiFunctions(model: TypeFileModel): Map<string, string | null> {
@@ -1257,7 +1257,6 @@ function cApiFunctions(model: TypeFileModel): Map<string, string | null> {
       if (model.functions.has(name) && !forecast?.hpyFunctions.has(name)) out.set(name, null);
     }
   }
-  if (api.target !== 'hybrid') return out;
   for (const [name, helper] of legacyHelpers(api.index)) {
     out.set(name, helper.via ? null : `'${name}' calls '${helper.call}', which has no HPy 0.9.0 counterpart`);
   }
