@@ -62,7 +62,8 @@
  * With `--target hybrid`, a function that stays on the C API on purpose (`hybridLegacyNote`: listed
  * in a C-API table a signature transform of the run kept, or a legacy helper) is left whole without
  * a warning: a hybrid build runs its `Py_TYPE(x)->tp_free`, its type comparisons and the rest as
- * they are (a legacy helper gets the one shared note).
+ * they are (a legacy helper gets the one shared note). Under the universal target a legacy helper
+ * is left the same way: the one shared warning says why.
  */
 import {
   apiEntry,

@@ -134,6 +134,7 @@
  * With `--target hybrid`, a function that stays on the C API on purpose (`hybridLegacyNote`: listed
  * in a C-API table a signature transform of the run kept, or a legacy helper) is left without a
  * warning: a hybrid build runs its CPython parser as it is (a legacy helper gets the one shared note).
+ * Under the universal target a legacy helper is left the same way: the one shared warning says why.
  */
 import {
   argParseProblem,
