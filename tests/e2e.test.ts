@@ -51,6 +51,7 @@ const PLAN: Readonly<Record<string, { target: 'universal' | 'hybrid'; ported: bo
   tally: { target: 'universal', ported: true },
   vec2: { target: 'universal', ported: true },
   nestkit: { target: 'universal', ported: true },
+  callfam: { target: 'universal', ported: true },
   chunkwise: { target: 'hybrid', ported: true },
 };
 
