@@ -59,7 +59,7 @@
  * Py_TYPE(self);` in a `tp_dealloc` is pytype-spec's, which drops it); comparisons with
  * `&Py*_Type` are reported by builtin-constant.
  *
- * With `--target hybrid`, a function that stays on the C API on purpose (`hybridLegacyNote`: listed
+ * With `--target hybrid`, a function that stays on the C API on purpose (`legacyFunctionCheck`: listed
  * in a C-API table a signature transform of the run kept, or a legacy helper) is left whole without
  * a warning: a hybrid build runs its `Py_TYPE(x)->tp_free`, its type comparisons and the rest as
  * they are (a legacy helper gets the one shared note). Under the universal target a legacy helper
@@ -79,7 +79,7 @@ import {
   functionReturnType,
   handleHost,
   handleStatementSite,
-  hybridLegacyNote,
+  legacyFunctionCheck,
   isTypeObject,
   objectCastsAround,
   suggestingApi,
@@ -136,7 +136,7 @@ interface Pass {
   params: Map<string, string[]>;
   /** Comparisons already reported (both operands may be a `Py_TYPE`). */
   reported: Set<number>;
-  /** Hybrid: does the function stay on the C API on purpose (`hybridLegacyNote`)? Nothing in it is reported. */
+  /** Hybrid: does the function stay on the C API on purpose (`legacyFunctionCheck`)? Nothing in it is reported. */
   legacy: (fn: SyntaxNode) => boolean;
 }
 
@@ -150,7 +150,7 @@ export default defineTransform({
   // functions have ctx (docs/PORTING-PIPELINE.md).
   after: ['pymethoddef', 'pytype-spec', 'pyarg-parse', 'pymoduledef', 'pyobject-global', 'pyobject-head', 'pyobject-field', 'stolen-reference', 'borrowed-reference'],
   rewrite(file, api) {
-    const pass: Pass = { api, text: file.text, guard: contextGuard(suggestingApi(api, contextGuardSuggestion)), sites: [], functions: new Map(), params: new Map(), reported: new Set(), legacy: hybridLegacyNote(api) };
+    const pass: Pass = { api, text: file.text, guard: contextGuard(suggestingApi(api, contextGuardSuggestion)), sites: [], functions: new Map(), params: new Map(), reported: new Set(), legacy: legacyFunctionCheck(api) };
     for (const { fn } of api.matches(FUNCTIONS)) {
       const name = functionName(fn);
       if (name && (fn.type === 'function_definition' || !pass.params.has(name))) pass.params.set(name, functionParams(fn).map((p) => p.type));

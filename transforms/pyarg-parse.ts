@@ -131,7 +131,7 @@
  * a parsed handle returned without a new reference, a format made of several literals). A keyword
  * parse not written `if (!call) ...` is converted without the argument check (its note says so).
  * `PyArg_Parse`, `PyArg_VaParse*` and `_PyArg_ParseStackAndKeywords` are reported.
- * With `--target hybrid`, a function that stays on the C API on purpose (`hybridLegacyNote`: listed
+ * With `--target hybrid`, a function that stays on the C API on purpose (`legacyFunctionCheck`: listed
  * in a C-API table a signature transform of the run kept, or a legacy helper) is left without a
  * warning: a hybrid build runs its CPython parser as it is (a legacy helper gets the one shared note).
  * Under the universal target a legacy helper is left the same way: the one shared warning says why.
@@ -146,7 +146,7 @@ import {
   enclosingFunction,
   functionName,
   functionParams,
-  hybridLegacyNote,
+  legacyFunctionCheck,
   indentationAt,
   needsTracker,
   parseArgFormat,
@@ -211,7 +211,7 @@ export default defineTransform({
   rewrite(file, api) {
     const run: Run = { file, api, tracked: new Set(), helper: { name: unusedName(file.text, ['check_arguments', 'hpy_migrate_check_arguments']), firstUse: null } };
     const edited = new Set<string>();
-    const legacy = hybridLegacyNote(api);
+    const legacy = legacyFunctionCheck(api);
     for (const { call, name } of api.matches(PARSE_CALL)) {
       if (!OWNED.has(name.text)) continue;
       // Hybrid: a function kept on the C API on purpose parses its tuple as it did, without a warning.

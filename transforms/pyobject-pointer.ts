@@ -82,11 +82,11 @@
  * (`a < b`) and `PyTypeObject *` are not converted. A helper is converted even when a legacy
  * callback still calls it: the missing-context transform reports that call. A helper that calls
  * something HPy 0.9.0 has no counterpart for, or such a helper (`legacyHelpers`), is left whole
- * for either target (`hybridLegacyNote`): converted around that call it would compile in neither
+ * for either target (`legacyFunctionCheck`): converted around that call it would compile in neither
  * ABI. In a universal run it gets one warning saying what it calls, shared with the other body
  * transforms.
  *
- * With `--target hybrid`, a function that stays on the C API on purpose (`hybridLegacyNote`: listed
+ * With `--target hybrid`, a function that stays on the C API on purpose (`legacyFunctionCheck`: listed
  * in a C-API table a signature transform of the run kept, or a legacy helper) is left whole without
  * a warning (a legacy helper gets the one shared note). In an HPy function, a `PyObject *` local
  * handed to `HPy_FromPyObject(ctx, x)` (`bridgedObjectLocals`: the legacy bridge pymoduledef writes
@@ -110,7 +110,7 @@ import {
   functionName,
   functionParams,
   hasContextParam,
-  hybridLegacyNote,
+  legacyFunctionCheck,
   isModuleInit,
   unmappedName,
   unparenthesize,
@@ -210,7 +210,7 @@ interface Pass {
   leftNames: Set<string>;
   /** The project's functions (and this file's prototypes): return shape and parameter shapes. */
   signatures: Map<string, { returnsHandle: boolean; params: boolean[] }>;
-  /** Does the function stay on the C API on purpose (`hybridLegacyNote`: one finding for a legacy helper, nothing for a hybrid table's function)? */
+  /** Does the function stay on the C API on purpose (`legacyFunctionCheck`: one finding for a legacy helper, nothing for a hybrid table's function)? */
   legacyNote: (fn: SyntaxNode) => boolean;
 }
 
@@ -238,7 +238,7 @@ export default defineTransform({
       left: [],
       leftNames: new Set(),
       signatures: projectSignatures(api),
-      legacyNote: hybridLegacyNote(api),
+      legacyNote: legacyFunctionCheck(api),
     };
     for (const { fn } of api.matches(FUNCTIONS)) planFunction(pass, fn);
     for (const { decl } of api.matches(DECLARATIONS)) {

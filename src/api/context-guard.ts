@@ -16,7 +16,7 @@ export interface ContextGuard {
    * a report, at file scope and inside functions that never receive a ctx: callbacks that keep a
    * C-API signature (nothing converted them) and functions HPy calls without one (`PyInit_*`,
    * traverse): converting their bodies would half-convert them. A function that stays on the C
-   * API on purpose gets instead the one finding of {@link hybridLegacyNote}: a legacy helper one
+   * API on purpose gets instead the one finding of {@link legacyFunctionCheck}: a legacy helper one
    * warning saying what it calls (a note in a `--target hybrid` run, which builds it as it is),
    * in a hybrid run a function of a C-API table none (the transform that kept it there says why).
    */
@@ -33,7 +33,7 @@ function functionTarget(fn: SyntaxNode): SyntaxNode {
 export function contextGuard(api: RewriteApi): ContextGuard {
   const reported = new Set<number>();
   let scope: ContextScope | undefined;
-  const legacyNote = hybridLegacyNote(api);
+  const legacyNote = legacyFunctionCheck(api);
   const once = (fn: SyntaxNode, message: (name: string) => string, note: string): void => {
     if (reported.has(fn.startIndex)) return;
     reported.add(fn.startIndex);
@@ -121,7 +121,7 @@ export function universalLegacySuggestion(call: string, via: boolean): string {
  * report, for any other function. Transforms that leave such a function alone use it in place of
  * a finding of their own.
  */
-export function hybridLegacyNote(api: RewriteApi): (fn: SyntaxNode) => boolean {
+export function legacyFunctionCheck(api: RewriteApi): (fn: SyntaxNode) => boolean {
   const reported = new Set<number>();
   let legacy: ReadonlyMap<string, LegacyFunction> | undefined;
   return (fn) => {
