@@ -274,6 +274,16 @@ describe('--target', () => {
     expect(r.stderr).not.toContain('hybrid:');
     expect(r.stderr).toMatch(/warning\[pymethoddef\]: 'walk_iter' calls 'PyObject_GetIter'/);
   });
+  it('universal: the functions of a table kept whole are reported once, by the transform that kept it', async () => {
+    const root = tempTree({ 'walk.c': HYBRID_MODULE });
+    const r = await cli(['--all', 'walk.c'], root);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning\[pymethoddef\]: 'walk_iter' calls 'PyObject_GetIter'/);
+    expect(r.stderr).toMatch(/warning\[capi-call\]: 'PyObject_GetIter' has no HPy 0\.9\.0 counterpart/);
+    // Not told again by every body transform that meets them: the table's finding says why.
+    expect(r.stderr).not.toMatch(/'walk_(first|iter)' does not receive an 'HPyContext \*ctx'/);
+    expect(r.stderr).not.toMatch(/'walk_(first|iter)' keeps its C-API signature/);
+  });
   it('the JSON report of a hybrid run counts the functions of each file and in the summary', async () => {
     const root = tempTree({ 'walk.c': HYBRID_MODULE, 'plain.c': 'int twice(int x) { return 2 * x; }\n' });
     const r = await cli(['--target', 'hybrid', '--format', 'json', '.'], root);

@@ -18,7 +18,7 @@ export interface ContextGuard {
    * traverse): converting their bodies would half-convert them. A function that stays on the C
    * API on purpose gets instead the one finding of {@link legacyFunctionCheck}: a legacy helper one
    * warning saying what it calls (a note in a `--target hybrid` run, which builds it as it is),
-   * in a hybrid run a function of a C-API table none (the transform that kept it there says why).
+   * a function of a C-API table a transform of the run kept none (that transform says why).
    */
   allows(node: SyntaxNode, what: string): boolean;
 }
@@ -115,9 +115,10 @@ export function universalLegacySuggestion(call: string, via: boolean): string {
  * helper), either target, it reports once why: a note ({@link legacyFunctionMessage}) in a
  * `--target hybrid` run, which builds it as it is, a warning ({@link universalLegacyMessage}) in
  * a universal one, which cannot. The engine merges the same finding told by several transforms,
- * so the helper gets one finding, not one per transform. In a hybrid run a function listed in a
- * C-API table counts too ({@link hybridLegacyFunctions}), without a report here: the transform
- * that kept it there (pymethoddef, pytype-spec) says why in its own finding. False, without a
+ * so the helper gets one finding, not one per transform. A function listed in a C-API table that
+ * a transform of the run kept counts too ({@link legacyFunctionsOfFile}), in either target, without a
+ * report here: the transform that kept it there (pymethoddef, pytype-spec) says why in its own
+ * finding. False, without a
  * report, for any other function. Transforms that leave such a function alone use it in place of
  * a finding of their own.
  */
@@ -126,7 +127,7 @@ export function legacyFunctionCheck(api: RewriteApi): (fn: SyntaxNode) => boolea
   let legacy: ReadonlyMap<string, LegacyFunction> | undefined;
   return (fn) => {
     if (hasContextParam(fn)) return false;
-    legacy ??= api.target === 'hybrid' ? hybridLegacyFunctions(api, fn.tree.rootNode) : legacyHelperFunctions(api);
+    legacy ??= legacyFunctionsOfFile(api, fn.tree.rootNode);
     const name = functionName(fn);
     const found = name === null ? undefined : legacy.get(name);
     if (found === undefined) return false;
@@ -154,14 +155,15 @@ export interface LegacyFunction {
 }
 
 /**
- * In a `--target hybrid` run, the functions of the file that stay on the C API on purpose: the
- * functions still listed in a C-API table after the signature transforms ran (the table, or its
- * `_legacy` part, is what the HPy module registers through `.legacy_methods` / `.legacy_slots`;
- * the transform that kept them says why), and the project's legacy helpers (`legacyHelpers`:
+ * The functions of the file that stay on the C API on purpose: the functions still listed in a
+ * C-API table after the signature transforms ran (in a hybrid port the table, or its `_legacy`
+ * part, is what the HPy module registers through `.legacy_methods` / `.legacy_slots`; in a
+ * universal one the table was kept whole; either way the transform that kept it says why), and
+ * the project's legacy helpers (`legacyHelpers`:
  * they call something HPy 0.9.0 lacks, or such a helper). A table counts only when its transform
  * is part of the run: otherwise nothing decided to keep it.
  */
-export function hybridLegacyFunctions(api: RewriteApi, root: SyntaxNode): Map<string, LegacyFunction> {
+export function legacyFunctionsOfFile(api: RewriteApi, root: SyntaxNode): Map<string, LegacyFunction> {
   const out = new Map<string, LegacyFunction>();
   for (const decl of root.descendantsOfType('declaration')) {
     const type = decl.childForFieldName('type');
