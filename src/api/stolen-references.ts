@@ -154,6 +154,10 @@ export function isStolenReferenceCall(name: string, call: SyntaxNode): boolean {
  * (for `Py_BuildValue`, null also needs capi-call, which renames the call once "N" is gone).
  */
 export function stolenCallProblem(api: RewriteApi, call: SyntaxNode): string | null {
+  // A review transform: outside '--all'/'--transforms' it does not run (as borrowed-reference).
+  if (!api.isSelected('stolen-reference')) {
+    return "the stolen-reference transform that converts it is a review transform, not part of this run (run it with '--all' or '--transforms')";
+  }
   const fn = enclosingFunction(call);
   if (!fn) return 'it is outside a function';
   const problem = stolenPlanOf(api, fn).callProblems.get(call.startIndex);
