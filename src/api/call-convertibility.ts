@@ -13,27 +13,44 @@ import { unmappedName } from './unmapped-names.js';
 import { allocationProblem, INSTANCE_NEW_MACROS } from './instance-allocations.js';
 
 /**
+ * Transforms that judge a call in its place (its scope, its uses) with the same pure analysis
+ * they convert it with, so that the question asked here and their rewrite never disagree. A judge
+ * answers only while its transform is registered; null means "converted".
+ */
+interface CallJudge {
+  owner: string;
+  judges(name: string, call: SyntaxNode): boolean;
+  problem(api: RewriteApi, call: SyntaxNode): string | null;
+}
+
+const JUDGES: readonly CallJudge[] = [
+  // Its own names, and a Py_BuildValue with 'N' (a direct name once 'N' is gone).
+  { owner: 'stolen-reference', judges: isStolenReferenceCall, problem: stolenCallProblem },
+  { owner: 'borrowed-reference', judges: (name) => callFormOf(name)?.owner === 'borrowed-reference', problem: borrowedCallProblem },
+  // Allocations of an instance: converted from a type kept in an HPyGlobal only.
+  { owner: 'pytype-spec', judges: (name) => INSTANCE_NEW_MACROS.has(name), problem: allocationProblem },
+];
+
+/**
  * Why no transform converts a call to `name` with these argument texts, or null. `call` (the
- * call_expression) lets an ownership transform judge the call in its place (its scope, its uses).
+ * call_expression) lets an ownership transform judge the call in its place ({@link JUDGES}).
  */
 export function unconvertedCallReason(api: RewriteApi, name: string, args: readonly string[], call?: SyntaxNode): string | null {
   const unmapped = unmappedName(name);
   if (unmapped?.kind === 'call') return unmapped.reason;
   const cls = callFormOf(name);
   if (!cls) return null;
-  // stolen-reference judges its names (owned) and a Py_BuildValue with 'N' (direct once 'N' is gone) in their place.
-  if (call && api.isRegistered('stolen-reference') && isStolenReferenceCall(name, call)) return stolenCallProblem(api, call);
+  const judge = call ? JUDGES.find((j) => j.judges(name, call) && api.isRegistered(j.owner)) : undefined;
+  if (judge && call) {
+    const why = judge.problem(api, call);
+    if (why || cls.form !== 'owned') return why;
+  }
   switch (cls.form) {
     case 'direct':
       return DIRECT_WHEN[name]?.(args) ?? (api.isRegistered('capi-call') ? null : 'no transform converts it');
     case 'type-check':
       return TYPE_CHECKS[name] && api.isRegistered('capi-call') ? null : 'no transform converts it';
     case 'owned':
-      if (call && INSTANCE_NEW_MACROS.has(name)) {
-        const why = allocationProblem(api, call);
-        if (why) return why;
-      }
-      if (cls.owner === 'borrowed-reference' && call && api.isRegistered(cls.owner)) return borrowedCallProblem(api, call);
       return api.isRegistered(cls.owner!) ? null : `the ${cls.owner} transform that would convert it is not available`;
     case 'no-counterpart':
       return 'it has no HPy 0.9.0 counterpart';
