@@ -3,7 +3,9 @@
  * before they give a function HPy types: a body left half on the C API for good would not
  * compile, so a function with a call no transform can convert keeps its C-API signature, whole.
  * (A call that a registered transform converts counts as convertible even when that transform is
- * not selected: running transforms one at a time is a porter's way to work.)
+ * not selected: running transforms one at a time is a porter's way to work. The exception is the
+ * review ownership transforms, borrowed-reference and stolen-reference: they are never in a
+ * default run, so their judges answer "not part of this run" and the function is kept whole.)
  */
 import { callFormOf, DIRECT_WHEN, TYPE_CHECKS } from './call-forms.js';
 import { borrowedCallProblem } from './borrowed-references.js';
